@@ -1,0 +1,5 @@
+import sys
+
+from editflow.cli import main
+
+sys.exit(main())

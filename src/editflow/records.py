@@ -1,0 +1,103 @@
+"""The records every stage exchanges, as pyarrow schemas.
+
+These are the contract between stages (DESIGN.md, "Records"); a stage that writes a table
+writes exactly these columns in this order, so downstream readers never guess.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow as pa
+
+CHANGE_TYPES = ("added", "deleted", "modified", "renamed")
+KINDS = ("notebook", "python")
+TASKS = ("nb-file", "nb-cell", "py-file")
+SPLITS = ("train", "val", "test")
+
+CELL_OP = pa.struct([
+    ("tag", pa.string()),  # replace | delete | insert (difflib opcodes, equal dropped)
+    ("i1", pa.int32()), ("i2", pa.int32()), ("j1", pa.int32()), ("j2", pa.int32()),
+])
+
+# One row per (commit, file) of a non-merge commit. Author names and e-mails are never stored.
+EDIT_SCHEMA = pa.schema([
+    ("edit_id", pa.string()),
+    ("repo", pa.string()),
+    ("commit", pa.string()),
+    ("parent", pa.string()),          # null for the root commit
+    ("commit_time", pa.int64()),      # seconds since the epoch (committer time)
+    ("message", pa.string()),         # full message: subject and body
+    ("path", pa.string()),
+    ("old_path", pa.string()),        # the old side's path (differs for renames), null if added
+    ("change_type", pa.string()),
+    ("kind", pa.string()),
+    ("old_source", pa.string()),      # raw file text; null if added
+    ("new_source", pa.string()),      # raw file text; null if deleted
+    ("old_cells", pa.list_(pa.string())),  # code cells only, notebooks only
+    ("new_cells", pa.list_(pa.string())),
+    ("cell_ops", pa.list_(CELL_OP)),
+    ("lines_added", pa.int32()),
+    ("lines_deleted", pa.int32()),
+    ("hunks", pa.int32()),
+    ("license", pa.string()),
+])
+
+SKIP_REASONS = (
+    "invalid_json", "no_cells", "nbformat_v3_converted", "binary", "lfs_pointer", "too_large",
+    "decode_error", "merge_commit", "no_code_change", "missing_object", "corrupt_object",
+    "empty_repository",
+)
+
+# One row per thing not turned into an edit (nbformat_v3_converted is informational:
+# the edit is still produced). Every skip is counted in the dataset statistics.
+SKIP_SCHEMA = pa.schema([
+    ("repo", pa.string()),
+    ("commit", pa.string()),
+    ("path", pa.string()),
+    ("reason", pa.string()),
+    ("detail", pa.string()),
+])
+
+REPO_SCHEMA = pa.schema([
+    ("full_name", pa.string()),       # owner/name (local repositories: local/<dir name>)
+    ("slug", pa.string()),            # file-system and wildcard safe: owner__name
+    ("clone_url", pa.string()),       # URL or absolute path
+    ("stars", pa.int64()),
+    ("license", pa.string()),         # SPDX id, lower case; null if unknown
+    ("default_branch", pa.string()),
+    ("head_sha", pa.string()),        # frozen: mining reads history up to this commit
+    ("pushed_at", pa.string()),       # ISO 8601
+    ("n_notebooks", pa.int64()),      # null if unknown
+])
+
+PROMPT_FIELDS = pa.struct([("message", pa.string()), ("old_code", pa.string())])
+
+# One row per example of a task view; every split file has these columns.
+EXAMPLE_SCHEMA = pa.schema([
+    ("example_id", pa.string()),
+    ("edit_id", pa.string()),
+    ("task", pa.string()),
+    ("split", pa.string()),
+    ("prompt_fields", PROMPT_FIELDS),
+    ("target", pa.string()),
+    ("repo", pa.string()),
+    ("commit", pa.string()),
+    ("path", pa.string()),
+    ("license", pa.string()),
+    ("commit_time", pa.int64()),
+])
+
+
+def stable_id(*parts: str) -> str:
+    """A short, stable hex id from string parts (sha1 of their NUL-joined UTF-8 bytes)."""
+    h = hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:16]
+
+
+def edit_id(repo: str, commit: str, path: str) -> str:
+    return stable_id(repo, commit, path)
+
+
+def repo_slug(full_name: str) -> str:
+    """owner/name -> owner__name: safe as a file name and a Snakemake wildcard."""
+    return full_name.replace("/", "__")
