@@ -1,0 +1,28 @@
+# Stage 6: per-example metrics for each prediction file (aggregation: report.smk).
+
+
+def score_tokenizer(wildcards):
+    choice = config["evaluate"]["tokenizer"]
+    return model_path(wildcards.model) if choice == "model" else choice
+
+
+rule score:
+    input:
+        predictions="results/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet",
+        model=model_input,
+    output:
+        "results/metrics/{model}/{task}/{shots}shot/{checkpoint}.parquet",
+    params:
+        settings=settings("evaluate"),
+        tokenizer=score_tokenizer,
+    threads: res("evaluate", "threads", 2)
+    resources:
+        mem_mb=res("evaluate", "mem_mb", 4000),
+        runtime=res("evaluate", "runtime", 60),
+    log:
+        "results/logs/score/{model}/{task}/{shots}shot/{checkpoint}.log",
+    conda:
+        "../envs/eval.yaml"
+    shell:
+        "editflow score --in {input.predictions} --out {output} --tokenizer {params.tokenizer}"
+        " --settings {params.settings} > {log} 2>&1"
