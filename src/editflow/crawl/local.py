@@ -1,0 +1,115 @@
+"""Source `local`: git repositories already on disk (bare or with a work tree).
+
+This is the offline default (the demo repositories) and the way to mine your own
+repositories. Each path is opened exactly as given (no search upwards), so a typo that
+happens to sit inside another repository is an error rather than a silent wrong answer.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from editflow.crawl.licenses import LICENSE_FILE_NAMES, detect_license
+from editflow.crawl.table import CrawlError, RepoRow, iso_utc
+
+log = logging.getLogger(__name__)
+
+MAX_LICENSE_BYTES = 200_000
+
+
+def local_full_name(path: str | Path) -> str:
+    """local/<directory name without .git>: /data/foo.git -> local/foo."""
+    name = Path(path).resolve().name
+    if name.endswith(".git") and len(name) > 4:
+        name = name[:-4]
+    return f"local/{name}"
+
+
+def open_repository(path: str | Path):
+    """Open exactly `path` as a git repository, or raise CrawlError naming the path and the fix."""
+    import pygit2
+
+    path = Path(path)
+    fix = ("give the path of a git repository (a bare `name.git` directory or a directory "
+           "containing `.git`), or remove it from crawl.local.paths")
+    if not path.exists():
+        raise CrawlError(f"crawl.local.paths: {path} does not exist; {fix}")
+    try:
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except (pygit2.GitError, KeyError) as exc:
+        raise CrawlError(f"crawl.local.paths: {path} is not a git repository ({exc}); {fix}") from exc
+
+
+def default_branch(repo) -> str | None:
+    """The branch HEAD points at (works for an empty repository); None when HEAD is detached."""
+    try:
+        target = repo.lookup_reference("HEAD").target
+    except (KeyError, ValueError):
+        return None
+    if isinstance(target, str) and target.startswith("refs/heads/"):
+        return target[len("refs/heads/"):]
+    return None
+
+
+def count_notebooks(tree) -> int:
+    """Number of *.ipynb blobs anywhere in `tree` (submodules are not entered)."""
+    import pygit2
+
+    count = 0
+    stack = [tree]
+    while stack:
+        for entry in stack.pop():
+            if entry.type == pygit2.enums.ObjectType.TREE:
+                stack.append(entry)
+            elif entry.type == pygit2.enums.ObjectType.BLOB and entry.name.lower().endswith(".ipynb"):
+                count += 1
+    return count
+
+
+def license_of_tree(tree) -> str | None:
+    """SPDX id from the first LICENSE/COPYING-like file at the top of `tree`, if recognised."""
+    import pygit2
+
+    candidates = {entry.name.lower(): entry for entry in tree
+                  if entry.type == pygit2.enums.ObjectType.BLOB}
+    for name in LICENSE_FILE_NAMES:
+        entry = candidates.get(name)
+        if entry is None:
+            continue
+        data = entry.data[:MAX_LICENSE_BYTES] if entry.size <= 10 * MAX_LICENSE_BYTES else b""
+        found = detect_license(data.decode("utf-8", errors="replace"))
+        if found:
+            return found
+    return None
+
+
+def describe_local(path: str | Path) -> RepoRow:
+    """One REPO_SCHEMA row for the repository at `path`, frozen at its current HEAD."""
+    repo = open_repository(path)
+    full_name = local_full_name(path)
+    clone_url = str(Path(path).resolve())
+    branch = default_branch(repo)
+    if repo.head_is_unborn:
+        log.warning("%s (%s) has no commits: listed with head_sha null; mining will record it "
+                    "as a skipped empty repository", full_name, clone_url)
+        return RepoRow(full_name=full_name, clone_url=clone_url, stars=0, license=None,
+                       default_branch=branch, head_sha=None, pushed_at=None, n_notebooks=0)
+    import pygit2
+
+    commit = repo.head.peel(pygit2.Commit)
+    tree = commit.tree
+    return RepoRow(
+        full_name=full_name,
+        clone_url=clone_url,
+        stars=0,
+        license=license_of_tree(tree),
+        default_branch=branch or repo.head.shorthand,
+        head_sha=str(commit.id),
+        pushed_at=iso_utc(commit.commit_time),
+        n_notebooks=count_notebooks(tree),
+    )
+
+
+def crawl_local(paths: list[str | Path]) -> list[RepoRow]:
+    """Rows for every path, in the given order (the table is sorted later)."""
+    return [describe_local(p) for p in paths]
