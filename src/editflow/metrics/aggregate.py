@@ -1,0 +1,102 @@
+"""Aggregate scores files into the paper tables (CSV + Markdown) and plots.
+
+One row per model x task x shots x system, where a system is the base model at k shots or
+the fine-tuned model (zero-shot, averaged over runs run1..runK): the number of examples,
+and per metric the mean, the standard deviation over runs and a 95% bootstrap CI. Paired
+bootstrap tests compare fine-tuned with base zero-shot and the shots settings with each
+other on the examples both scored. Resampling is seeded (evaluate.seed), so reruns write
+byte-identical files.
+
+Writes OUT_DIR/main.csv, main.md, per_run.csv, significance.csv, significance.md and
+PLOTS_DIR/main_metrics.png, distributions.png.
+
+Example:
+  editflow aggregate --scores results/metrics/smollm2-135m/nb-cell/*/*.parquet \\
+      --out-dir results/tables --plots-dir results/plots --dataset-stats results/dataset/stats.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TABLE_FILES = ("main.csv", "main.md", "per_run.csv", "significance.csv", "significance.md")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scores", nargs="+", required=True, metavar="SCORES.parquet",
+                        help="scores files from `editflow score` (any order)")
+    parser.add_argument("--out-dir", default="results/tables", help="where the tables go")
+    parser.add_argument("--plots-dir", default="results/plots", help="where the plots go")
+    parser.add_argument("--dataset-stats", default=None, metavar="stats.json",
+                        help="the dataset's stats.json, summarised in the tables' footer")
+    parser.add_argument("--config", default=None, help="a full config file (default config/config.yaml)")
+    parser.add_argument("--settings", default=None,
+                        help="the `evaluate` section as JSON (bootstrap_samples, seed); overrides --config")
+
+
+def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | None,
+              n_samples: int = 1000, seed: int = 0, dataset_stats: str | Path | None = None) -> dict:
+    """Compute and write every table (and plot when plots_dir is set); return the rows."""
+    from editflow.atomic import write_text
+    from editflow.metrics import tables
+    from editflow.metrics.scorefiles import load_scores
+
+    files = [load_scores(p) for p in sorted(set(map(str, scores)))]
+    systems = tables.group_systems(files)
+    metrics = tables.table_metrics(systems)
+    log.info("aggregating %d scores files into %d systems, %d metrics, %d bootstrap resamples",
+             len(files), len(systems), len(metrics), n_samples)
+    main = tables.main_rows(systems, metrics, n_samples, seed)
+    per_run = tables.per_run_rows(systems, metrics)
+    significance = tables.significance_rows(systems, metrics, n_samples, seed)
+
+    extra: list[str] = []
+    if dataset_stats:
+        path = Path(dataset_stats)
+        if not path.exists():
+            from editflow.config import ConfigError
+            raise ConfigError(f"--dataset-stats {path}: file not found (run `editflow dataset` first)")
+        extra = tables.dataset_lines(json.loads(path.read_text(encoding="utf-8")))
+    footer = tables.provenance_footer(systems, n_samples, seed, extra)
+
+    out_dir = Path(out_dir)
+    main_columns = ["model", "task", "shots", "system", "n_examples", "n_runs", "n_predictions",
+                    "truncated", "corpus_bleu"]
+    main_columns += [f"{m}_{stat}" for m in metrics for stat in ("mean", "std", "ci_low", "ci_high")]
+    run_columns = ["model", "task", "shots", "system", "checkpoint", "n_examples", "n_predictions",
+                   "truncated", "corpus_bleu"] + [f"{m}_mean" for m in metrics]
+    sig_columns = ["model", "task", "comparison", "system_a", "system_b", "metric", "n_paired",
+                   "mean_a", "mean_b", "delta", "delta_ci_low", "delta_ci_high", "p_value"]
+    write_text(tables.to_csv(main, main_columns), out_dir / "main.csv")
+    write_text(tables.main_markdown(main, metrics, footer), out_dir / "main.md")
+    write_text(tables.to_csv(per_run, run_columns), out_dir / "per_run.csv")
+    write_text(tables.to_csv(significance, sig_columns), out_dir / "significance.csv")
+    write_text(tables.significance_markdown(significance, footer, n_samples), out_dir / "significance.md")
+
+    if plots_dir is not None:
+        from editflow.metrics import plots
+        plots_dir = Path(plots_dir)
+        plots.bar_chart(main, plots_dir / "main_metrics.png")
+        plots.distribution_plot(systems, plots_dir / "distributions.png")
+    return {"main": main, "per_run": per_run, "significance": significance}
+
+
+def run(args: argparse.Namespace) -> int:
+    from editflow.config import ConfigError, section_from_args
+
+    settings = section_from_args(args.config, args.settings, "evaluate")
+    try:
+        result = aggregate(args.scores, args.out_dir, args.plots_dir,
+                           n_samples=int(settings["bootstrap_samples"]), seed=int(settings["seed"]),
+                           dataset_stats=args.dataset_stats)
+    except ConfigError:
+        raise
+    except ValueError as exc:  # ScoresError, duplicate checkpoints: the message names the file
+        log.error("%s", exc)
+        return 1
+    log.info("wrote %d table rows to %s and plots to %s", len(result["main"]), args.out_dir, args.plots_dir)
+    return 0

@@ -1,0 +1,186 @@
+"""Read scores files (`editflow score` outputs) into per-example metric vectors.
+
+A scores file is one model x task x shots x checkpoint: the prediction columns plus one
+column per metric, and the scoring provenance (tokenizer, corpus BLEU and its sacrebleu
+signature, metric library versions) in the Parquet schema metadata. The identity of a file
+comes from its columns; the path `.../{model}/{task}/{shots}shot/{checkpoint}.parquet`
+is the fallback for files that lack them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+# Per-example metrics in table order (DESIGN.md, "Metrics"); pass@k columns are added when present.
+METRICS: tuple[str, ...] = ("em", "em_normalized", "bleu", "codebleu", "edit_sim",
+                            "rouge_l_p", "rouge_l_r", "rouge_l_f",
+                            "keystroke", "levenshtein", "lines_changed")
+PASS_AT_K = re.compile(r"^pass@\d+$")
+LABELS: dict[str, str] = {
+    "em": "EM", "em_normalized": "EM (norm.)", "bleu": "BLEU", "codebleu": "CodeBLEU",
+    "edit_sim": "EditSim", "rouge_l_p": "ROUGE-L P", "rouge_l_r": "ROUGE-L R",
+    "rouge_l_f": "ROUGE-L F1", "keystroke": "keystrokes", "levenshtein": "Levenshtein",
+    "lines_changed": "lines changed", "corpus_bleu": "corpus BLEU",
+}
+_PATH = re.compile(r"(?P<model>[^/]+)/(?P<task>[^/]+)/(?P<shots>\d+)shot/(?P<checkpoint>[^/]+)\.parquet$")
+_RUN = re.compile(r"^run(\d+)$")
+
+
+class ScoresError(ValueError):
+    """A scores file cannot be used; the message names the file and the fix."""
+
+
+def label(metric: str) -> str:
+    return LABELS.get(metric, metric)
+
+
+def run_number(checkpoint: str) -> int | None:
+    """k for a fine-tuned checkpoint `run{k}`, None for `base` and anything else."""
+    m = _RUN.match(checkpoint)
+    return int(m.group(1)) if m else None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """How a file was scored, from its schema metadata (every field optional)."""
+    tokenizer: str | None = None
+    corpus_bleu: float | None = None
+    sacrebleu_signature: str | None = None
+    versions: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class ScoresFile:
+    path: str
+    model: str
+    task: str
+    shots: int
+    checkpoint: str
+    example_ids: list[str]                 # sorted, one per example (samples averaged)
+    values: dict[str, np.ndarray]          # metric -> per-example values aligned with example_ids
+    n_rows: int
+    n_truncated: int
+    provenance: Provenance
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # example_id -> its sample-0 row
+
+    @property
+    def run(self) -> int | None:
+        return run_number(self.checkpoint)
+
+
+def _decode_metadata(metadata: dict[bytes, bytes] | None) -> dict[str, Any]:
+    """Schema metadata as a flat dict; JSON values are parsed, JSON objects merged in too."""
+    out: dict[str, Any] = {}
+    for raw_key, raw_value in (metadata or {}).items():
+        key = raw_key.decode("utf-8", "replace")
+        if key in ("pandas", "ARROW:schema", "huggingface"):
+            continue
+        text = raw_value.decode("utf-8", "replace")
+        try:
+            value: Any = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key] = value
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                out.setdefault(sub_key, sub_value)
+    return out
+
+
+def _first(meta: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        if meta.get(name) not in (None, ""):
+            return meta[name]
+    return None
+
+
+def provenance_from_metadata(metadata: dict[bytes, bytes] | None) -> Provenance:
+    """Read the scoring provenance, accepting the spellings `editflow score` may use."""
+    meta = _decode_metadata(metadata)
+    tokenizer = _first(meta, ("tokenizer", "editflow.tokenizer", "tokenizer_name"))
+    bleu = _first(meta, ("corpus_bleu", "editflow.corpus_bleu", "sacrebleu_score"))
+    if isinstance(bleu, dict):  # {"score": ..., "signature": ...}
+        meta.setdefault("sacrebleu_signature", bleu.get("signature"))
+        bleu = bleu.get("score")
+    signature = _first(meta, ("sacrebleu_signature", "editflow.sacrebleu_signature",
+                              "corpus_bleu_signature", "signature"))
+    versions = _first(meta, ("versions", "metric_versions", "library_versions",
+                             "editflow.versions", "libraries"))
+    pairs: tuple[tuple[str, str], ...] = ()
+    if isinstance(versions, dict):
+        pairs = tuple(sorted((str(k), str(v)) for k, v in versions.items()))
+    try:
+        bleu_value = float(bleu) if bleu is not None else None
+    except (TypeError, ValueError):
+        bleu_value = None
+    return Provenance(tokenizer=str(tokenizer) if tokenizer is not None else None,
+                      corpus_bleu=bleu_value,
+                      sacrebleu_signature=str(signature) if signature is not None else None,
+                      versions=pairs)
+
+
+def _identity(path: str, table: pa.Table) -> tuple[str, str, int, str]:
+    from_path = _PATH.search(Path(path).as_posix())
+    found: dict[str, Any] = {}
+    for name in ("model", "task", "shots", "checkpoint"):
+        if name in table.column_names and table.num_rows:
+            distinct = table.column(name).unique().to_pylist()
+            if len(distinct) != 1:
+                raise ScoresError(f"{path}: column {name!r} holds several values {sorted(map(str, distinct))}; "
+                                  f"a scores file is one model x task x shots x checkpoint")
+            found[name] = distinct[0]
+        elif from_path:
+            found[name] = from_path.group(name)
+        else:
+            raise ScoresError(f"{path}: no {name!r} column and the path is not "
+                              f".../{{model}}/{{task}}/{{shots}}shot/{{checkpoint}}.parquet; "
+                              f"score it with `editflow score` or rename it")
+    return str(found["model"]), str(found["task"]), int(found["shots"]), str(found["checkpoint"])
+
+
+def metric_columns(column_names: list[str]) -> list[str]:
+    known = [m for m in METRICS if m in column_names]
+    return known + sorted(c for c in column_names if PASS_AT_K.match(c))
+
+
+def load_scores(path: str | Path) -> ScoresFile:
+    """Read one scores file; per example, metrics are averaged over its samples."""
+    path = str(path)
+    if not Path(path).exists():
+        raise ScoresError(f"{path}: scores file not found (run `editflow score` first)")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ScoresError(f"{path}: not a readable Parquet file ({exc}); delete it and rerun `editflow score`") from exc
+    if "example_id" not in table.column_names:
+        raise ScoresError(f"{path}: no example_id column; is this a scores file from `editflow score`?")
+    metrics = metric_columns(table.column_names)
+    if not metrics:
+        raise ScoresError(f"{path}: none of the metric columns {list(METRICS)}; "
+                          f"run `editflow score` on the predictions first")
+    model, task, shots, checkpoint = _identity(path, table)
+    data = table.to_pylist()
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in data:
+        grouped.setdefault(str(row["example_id"]), []).append(row)
+    example_ids = sorted(grouped)
+    values = {}
+    for metric in metrics:
+        per_example = []
+        for ex in example_ids:
+            xs = [r[metric] for r in grouped[ex] if r.get(metric) is not None]
+            per_example.append(float(np.mean(xs)) if xs else np.nan)
+        values[metric] = np.asarray(per_example, dtype=np.float64)
+    n_truncated = sum(1 for r in data if r.get("truncated"))
+    rows = {ex: min(grouped[ex], key=lambda r: r.get("sample") or 0) for ex in example_ids}
+    return ScoresFile(path=path, model=model, task=task, shots=shots, checkpoint=checkpoint,
+                      example_ids=example_ids, values=values, n_rows=len(data),
+                      n_truncated=n_truncated,
+                      provenance=provenance_from_metadata(table.schema.metadata), rows=rows)
