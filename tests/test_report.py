@@ -1,0 +1,70 @@
+"""editflow report: deterministic example choice, escaping, a self-contained page."""
+from __future__ import annotations
+
+import re
+
+from test_aggregate import make_scores
+
+from editflow.report import commit_message, pick_positions, position_label, render
+
+
+def test_pick_positions_always_has_best_median_worst():
+    assert pick_positions(10, 3) == [0, 4, 9]
+    assert [position_label(p, 10) for p in pick_positions(10, 3)] == ["best", "median", "worst"]
+    assert pick_positions(10, 1) == [4] and pick_positions(10, 2) == [0, 9]
+    assert pick_positions(10, 5) == [0, 2, 4, 6, 9]
+    assert pick_positions(3, 8) == [0, 1, 2] and pick_positions(0, 8) == [] and pick_positions(5, 0) == []
+    assert len(pick_positions(100, 8)) == 8
+
+
+def test_commit_message_is_the_query_message():
+    prompt = ('Commit Message: "first"\nOriginal Code:\n...### End\n'
+              'Commit Message:" add <b>plot</b> "quoted" "\n\nOriginal Code Cells:\n')
+    assert commit_message({"prompt": prompt}) == 'add <b>plot</b> "quoted" '
+    assert commit_message({"prompt": "nothing"}) is None
+    assert commit_message({"message": "m", "prompt": prompt}) == "m"
+
+
+def _page(tmp_path, n=3):
+    d = tmp_path / "results/metrics/m/nb-cell/0shot"
+    base = make_scores(d / "base.parquet", n=5, metrics={"edit_sim": [10, 90, 50, 30, 70]},
+                       predictions=["a0", "<script>alert(1)</script>", "a2", "a3", "a4"],
+                       references=["r0", "x = 1", "r2", "r3", "r4"],
+                       prompts=[f'Commit Message: "msg {i} </pre><img src=x>"\nOriginal Code:\n' for i in range(5)])
+    run1 = make_scores(d / "run1.parquet", checkpoint="run1", n=5, metrics={"edit_sim": [5, 5, 5, 5, 5]})
+    return render([str(run1), str(base)], n)
+
+
+def test_examples_are_best_median_worst_by_edit_sim(tmp_path):
+    page = _page(tmp_path)
+    base = page.split('<section id="system-0">')[1].split("</section>")[0]
+    ids = re.findall(r'<article id="([^"]+)">', base)
+    assert ids == ["ex01", "ex02", "ex00"]        # edit_sim 90 (best), 50 (median), 10 (worst)
+    assert "best by edit_sim — rank 1 of 5" in base and "worst by edit_sim — rank 5 of 5" in base
+    ft = page.split('<section id="system-1">')[1]
+    assert "m · nb-cell · finetuned 0-shot (run1)" in ft
+    assert re.findall(r'<article id="([^"]+)">', ft) == ["ex00", "ex02", "ex04"]  # ties: by example_id
+
+
+def test_untrusted_text_is_escaped(tmp_path):
+    page = _page(tmp_path)
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Commit message: msg 1 &lt;/pre&gt;&lt;img src=x&gt;" in page
+
+
+def test_page_is_self_contained_and_deterministic(tmp_path):
+    page = _page(tmp_path)
+    assert page == _page(tmp_path)
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert not re.search(r'(src|href)="(?!#)', page)   # no external resources, only in-page anchors
+
+
+def test_cli_writes_the_page(tmp_path):
+    from editflow.cli import main
+    p = make_scores(tmp_path / "results/metrics/m/nb-cell/0shot/base.parquet", n=12)
+    out = tmp_path / "report/examples.html"
+    assert main(["report", "--scores", str(p), "--out", str(out), "--n", "4"]) == 0
+    assert out.read_text().count("<article ") == 4
+    assert main(["report", "--scores", str(p), "--out", str(out), "--settings", '{"n_examples": 2}']) == 0
+    assert out.read_text().count("<article ") == 2
