@@ -1,0 +1,92 @@
+"""Fine-tune a model with LoRA (or QLoRA, 4-bit) on one task of the dataset; resumable.
+
+The prompt is the `finetuned` template inference uses; only target tokens carry loss.
+Examples are packed into micro-batches (position_ids restart per example), gradients are
+accumulated to `effective_batch` examples, and a checkpoint every `checkpoint_every_steps`
+steps (in OUT/checkpoints/) lets a rerun after kill -9 continue from there. The final
+files (adapter/ with the tokenizer, config.json, train_log.jsonl, loss.png) appear in OUT
+only when training has finished.
+
+Example (default config, CPU, a few minutes):
+    editflow train --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
+        --task nb-cell --run 0 --dataset results/dataset --out results/models/smollm2-135m/nb-cell/run0
+
+Multi-GPU (one node, N GPUs): torchrun --nproc_per_node N -m editflow train ... (same flags).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="Hugging Face hub id or local model directory "
+                        "(default: the path of --model-name's config entry)")
+    parser.add_argument("--model-name", help="the config `models` entry (gives quantization and dtype)")
+    parser.add_argument("--model-spec", help="the `models` entry as JSON (overrides the lookup by --model-name; "
+                        "rules pass it so a --configfile's models are honoured)")
+    parser.add_argument("--quantization", choices=["none", "4bit"], help="override the model entry's quantization")
+    parser.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"],
+                        help="override the model entry's dtype")
+    parser.add_argument("--task", required=True, choices=["nb-file", "nb-cell", "py-file"])
+    parser.add_argument("--run", type=int, default=0, help="run index; also the seed (default: %(default)s)")
+    parser.add_argument("--dataset", default="results/dataset", help="dataset directory (default: %(default)s)")
+    parser.add_argument("--out", required=True, help="run directory, e.g. results/models/{model}/{task}/run{k}")
+    parser.add_argument("--config", help="full config YAML (default: config/config.yaml)")
+    parser.add_argument("--settings", help="the `train` section as JSON (overrides --config's)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: OUT/checkpoints)")
+    parser.add_argument("--keep-checkpoints", action="store_true",
+                        help="keep the last checkpoint after success (default: delete it)")
+
+
+def resolve_model_spec(args: argparse.Namespace):
+    """--model-spec JSON > the config entry named --model-name > defaults; flags override."""
+    from editflow.config import ConfigError, load_config
+    from editflow.train.settings import ModelSpec
+
+    entry: dict = {}
+    if args.model_spec:
+        try:
+            entry = json.loads(args.model_spec)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--model-spec is not valid JSON: {exc}") from exc
+    elif args.model_name:
+        models = load_config(args.config)["models"]
+        matches = [m for m in models if m["name"] == args.model_name]
+        if matches:
+            entry = matches[0]
+        elif not args.model:
+            raise ConfigError(f"no model named {args.model_name!r} in the config; known: "
+                              f"{[m['name'] for m in models]} (or pass --model / --model-spec)")
+        else:
+            log.warning("model %r is not in the config; using quantization/dtype defaults", args.model_name)
+    path = args.model or entry.get("path")
+    if not path:
+        raise ConfigError("say which model to train: --model DIR_OR_ID or --model-name NAME")
+    return ModelSpec(path=str(path), name=args.model_name or entry.get("name", ""),
+                     quantization=args.quantization or entry.get("quantization", "none"),
+                     dtype=args.dtype or entry.get("dtype", "auto"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from editflow.config import section_from_args
+    from editflow.train.data import TrainDataError
+    from editflow.train.loop import TrainJob, train
+    from editflow.train.settings import TrainSettings
+
+    section = section_from_args(args.config, args.settings, "train")
+    job = TrainJob(model=resolve_model_spec(args), task=args.task, run=args.run, dataset=Path(args.dataset),
+                   out=Path(args.out), settings=TrainSettings.from_section(section), device=args.device,
+                   checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
+                   keep_checkpoints=args.keep_checkpoints)
+    try:
+        train(job)
+    except (TrainDataError, FileNotFoundError) as exc:
+        print(f"editflow train: {exc}", flush=True)
+        return 1
+    return 0

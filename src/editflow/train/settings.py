@@ -1,0 +1,108 @@
+"""Typed training settings: the config's `train` section plus the model entry, resolved once.
+
+The resolved object is written to the run's config.json, so a run directory says exactly
+how it was made (and a checkpoint from other settings is never resumed).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    r: int = 8
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The `train` config section (workflow/schemas/config.schema.yaml has each key's meaning)."""
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    learning_rate: float = 1e-4
+    epochs: float = 2
+    effective_batch: int = 64
+    micro_batch_tokens: int = 4096
+    max_length: int = 2048
+    packing: bool = True
+    gradient_checkpointing: str | bool = "auto"
+    precision: str = "auto"
+    warmup_ratio: float = 0.03
+    checkpoint_every_steps: int = 20
+    eval_every_steps: int | None = None
+    max_steps: int | None = None
+    max_train_examples: int | None = None
+    max_val_examples: int | None = 64
+    on_long_example: str = "error"
+    max_grad_norm: float = 1.0
+    weight_decay: float = 0.0
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> "TrainSettings":
+        """Keep the keys that shape training; tasks/runs/resources are the DAG's business."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in section.items() if k in known and k != "lora"}
+        lora = dict(section.get("lora") or {})
+        if "target_modules" in lora:
+            lora["target_modules"] = tuple(lora["target_modules"])
+        return cls(lora=LoraSettings(**lora), **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["lora"]["target_modules"] = list(self.lora.target_modules)
+        return d
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to load: a hub id or directory, how (dtype, 4-bit), under which config name."""
+    path: str
+    name: str = ""
+    quantization: str = "none"
+    dtype: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Decisions that depend on the machine: device, compute dtype, checkpointing, ranks."""
+    device: str
+    precision: str            # fp32 | bf16
+    load_dtype: str           # float32 | bfloat16 | float16
+    gradient_checkpointing: bool
+    world_size: int = 1
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def resolve_runtime(settings: TrainSettings, spec: ModelSpec, device: str,
+                    world_size: int = 1, rank: int = 0) -> Runtime:
+    """`auto` means bf16 + gradient checkpointing on a GPU, fp32 without on the CPU."""
+    import torch
+
+    on_gpu = device.startswith("cuda")
+    precision = settings.precision
+    if precision == "auto":
+        precision = "bf16" if on_gpu and torch.cuda.is_bf16_supported() else "fp32"
+    load_dtype = spec.dtype
+    if load_dtype == "auto":
+        load_dtype = "bfloat16" if precision == "bf16" else "float32"
+    gc = settings.gradient_checkpointing
+    if gc == "auto":
+        gc = on_gpu
+    return Runtime(device=device, precision=precision, load_dtype=load_dtype,
+                   gradient_checkpointing=bool(gc), world_size=world_size, rank=rank)
+
+
+def fingerprint(obj: Any) -> str:
+    """A short hash of a JSON-able object (settings, dataset files) to recognise a run."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
