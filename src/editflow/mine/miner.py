@@ -1,0 +1,231 @@
+"""Mine one repository: history -> (parallel) extraction -> streaming, atomic Parquet.
+
+Incremental: when the previous output was mined from an ancestor (on the first-parent
+line) of the requested head, with the same settings, only the new commits are mined and
+appended; the result is byte-identical to a full mine (see writer.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow.parquet as pq
+
+from editflow.atomic import atomic_path
+from editflow.mine.extract import Extractor, MineSettings, skip_row
+from editflow.mine.history import first_parent_history
+from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1      # bump when the meaning of any column changes: forces a full re-mine
+CHUNK_COMMITS = 64      # commits per worker task: big enough to reuse the blob cache
+
+
+@dataclass
+class MineReport:
+    head: str | None
+    commits_total: int
+    commits_mined: int
+    edits: int
+    skips: dict[str, int] = field(default_factory=dict)
+    incremental: bool = False
+    up_to_date: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def fingerprint(settings: MineSettings) -> str:
+    blob = json.dumps({"format": FORMAT_VERSION, **asdict(settings)}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+def resolve_head(repo, head_sha: str | None) -> str | None:
+    """The commit to mine up to: `head_sha` if given (must exist), else HEAD; None if empty."""
+    import pygit2
+
+    if head_sha:
+        try:
+            obj = repo.revparse_single(head_sha)
+            return str(obj.peel(pygit2.Commit).id)
+        except (KeyError, pygit2.GitError, ValueError) as exc:
+            raise ValueError(f"--head-sha {head_sha} is not a commit of {repo.path}: {exc}; "
+                             f"fetch it (or drop --head-sha to mine HEAD)") from None
+    if repo.is_empty or repo.head_is_unborn:
+        return None
+    return str(repo.head.peel(pygit2.Commit).id)
+
+
+# ---- worker side -------------------------------------------------------------------------
+_WORKER: Extractor | None = None
+
+
+def _init_worker(repo_path: str, settings: MineSettings) -> None:
+    global _WORKER
+    import pygit2
+
+    _WORKER = Extractor(pygit2.Repository(repo_path), settings)
+
+
+def _mine_chunk(commits: list[str]) -> list[tuple[list[dict], list[dict]]]:
+    assert _WORKER is not None
+    return [_WORKER.commit_rows(c) for c in commits]
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int):
+    """(edits, skips) per commit, in commit order, from `workers` processes."""
+    if workers <= 1 or len(commits) <= CHUNK_COMMITS:
+        _init_worker(repo_path, settings)
+        for chunk in _chunks(commits, CHUNK_COMMITS):
+            yield from _mine_chunk(chunk)
+        return
+    size = max(8, min(CHUNK_COMMITS, -(-len(commits) // (workers * 4))))
+    ctx = get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(repo_path, settings)) as pool:
+        pending = []
+        chunks = _chunks(commits, size)
+        for chunk in chunks:  # keep at most 2 tasks per worker in flight: flat memory
+            pending.append(pool.submit(_mine_chunk, chunk))
+            if len(pending) >= 2 * workers:
+                yield from pending.pop(0).result()
+        for fut in pending:
+            yield from fut.result()
+
+
+# ---- orchestration -----------------------------------------------------------------------
+def _previous(out: Path, skips_out: Path | None, fp: str) -> MineState | None:
+    """The state of a previous complete run with the same settings, or None."""
+    if not out.exists():
+        return None
+    state = read_state(out)
+    if state is None or state.fingerprint != fp or not state.complete_history or not state.head:
+        return None
+    if skips_out is not None:
+        if read_state(skips_out) != state:
+            return None
+    return state
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temporary files a killed run left next to `path` (never trusted, only removed)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettings,
+         head_sha: str | None = None, workers: int = 1, progress: bool | None = None,
+         partial: bool = False) -> MineReport:
+    import pygit2
+
+    out = Path(out)
+    skips_out = Path(skips_out) if skips_out else None
+    for p in (out, skips_out):
+        if p is not None:
+            _remove_stale_temps(p)
+    repo = pygit2.Repository(repo_path)
+    fp = fingerprint(settings)
+    head = resolve_head(repo, head_sha)
+    if head is None:
+        state = MineState(None, 0, fp)
+        _write_outputs(out, skips_out, state, None, [], [skip_row(
+            settings.repo_name, None, None, "empty_repository", "the repository has no commits")], 0)
+        return MineReport(None, 0, 0, 0, {"empty_repository": 1})
+
+    history = first_parent_history(repo, head)
+    commits = history.commits
+    state = MineState(head, len(commits), fp, history.broken is None)
+    prev = _previous(out, skips_out, fp)
+    start = 0
+    if prev is not None and prev.n_commits <= len(commits) and commits[prev.n_commits - 1] == prev.head:
+        start = prev.n_commits
+        if prev == state:
+            log.info("%s is up to date (%d commits, head %s)", out, len(commits), head[:12])
+            return MineReport(head, len(commits), 0, pq.ParquetFile(out).metadata.num_rows,
+                              incremental=True, up_to_date=True)
+    new = commits[start:]
+    log.info("mining %d of %d commits of %s with %d worker(s)%s", len(new), len(commits),
+             settings.repo_name, workers, " (incremental)" if start else "")
+    skips: list[dict] = []
+    if start and skips_out is not None:
+        skips = pq.read_table(skips_out).to_pylist()
+    if history.broken is not None:
+        skips.append(skip_row(settings.repo_name, history.broken[0], None, "corrupt_object",
+                              history.broken[1] + "; older history not mined"))
+    if partial:
+        _prefetch(repo, new, settings)
+    results = _results(str(repo.path), settings, new, workers)
+    n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
+                             len(new), progress)
+    counts: dict[str, int] = {}
+    for s in skips:
+        counts[s["reason"]] = counts.get(s["reason"], 0) + 1
+    return MineReport(head, len(commits), len(new), n_edits, dict(sorted(counts.items())), bool(start))
+
+
+def _prefetch(repo, commits: list[str], settings: MineSettings) -> None:
+    """Fetch, in one request, the absent blobs the given commits need (partial clones)."""
+    import pygit2
+
+    from editflow.mine.clone import prefetch_blobs
+    from editflow.mine.history import relevant_changes
+
+    need: set[str] = set()
+    for cid in commits:
+        try:
+            commit = repo[cid]
+            if len(commit.parent_ids) > 1:
+                continue
+            parent_tree = repo[commit.parent_ids[0]].tree if commit.parent_ids else None
+            changes, _ = relevant_changes(repo, parent_tree, commit.tree, settings.include_python,
+                                          settings.rename_similarity)
+        except (KeyError, pygit2.GitError, ValueError):
+            continue
+        need.update(i for ch in changes for i in (ch.old_id, ch.new_id) if i)
+    prefetch_blobs(str(repo.path), sorted(i for i in need if not repo.odb.exists(i)))
+
+
+def _write_outputs(out, skips_out, state, previous, skips, results, total, progress=None) -> int:
+    """Stream edits into a temp file, then write skips, then move both into place.
+
+    The edits file is moved last: an edits file whose metadata names the head is only
+    ever present together with the matching skips file.
+    """
+    with atomic_path(out) as tmp:
+        writer = EditWriter(tmp, state)
+        if previous is not None:
+            writer.carry_over(previous)
+        for edits, commit_skips in _progress(results, total, progress):
+            writer.add_commit(edits)
+            skips.extend(commit_skips)
+        writer.close()
+        if skips_out is not None:
+            with atomic_path(skips_out) as stmp:
+                write_skips(skips, stmp, state)
+        n = writer.rows_written
+    return n
+
+
+def _progress(it, total: int, enabled: bool | None):
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(it, total=total, unit="commit", disable=not enabled or total < 2)
