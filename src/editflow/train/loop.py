@@ -345,7 +345,7 @@ def train(job: TrainJob) -> dict[str, Any]:
             batch = data.collate(g, s.packing, tokenizer.pad_token_id)
             total, _ = loss_sum(model, batch, spec_rt)
             (total / n_target).backward()
-            step_loss += float(total)
+            step_loss += float(total.detach())
             step_tokens += sum(e.length for e in g)
         _all_reduce_grads(params, spec_rt)
         step_loss, step_tokens = _all_reduce_pair(step_loss, step_tokens, spec_rt)
