@@ -1,10 +1,13 @@
 # Configuration validation, the repository list, and the input functions of the DAG.
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# workflow/envs/*.post-deploy.sh install editflow from here into each conda env (--use-conda).
+os.environ.setdefault("EDITFLOW_ROOT", str(workflow.basedir))
 
 from editflow.config import ConfigError, validate_config  # noqa: E402
 
