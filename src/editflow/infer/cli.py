@@ -1,0 +1,138 @@
+"""Batched generation for one model x task x shots x checkpoint.
+
+Reads the test split of a task from the dataset directory, renders prompts with the shared
+templates (base model: the "base" template with k train exemplars; with --adapter: the
+"finetuned" template), generates in length-sorted batches with left padding, and writes
+one predictions Parquet file (docs/ARCHITECTURE.md, "predictions"). Resumable: finished
+batches are kept next to the output and a rerun continues from them.
+
+Examples:
+    editflow infer --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
+        --task nb-cell --shots 1 --dataset results/dataset \\
+        --out results/predictions/smollm2-135m/nb-cell/1shot/base.parquet
+    editflow infer --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
+        --adapter results/models/smollm2-135m/nb-cell/run1/adapter --checkpoint run1 \\
+        --task nb-cell --shots 0 --settings '{"max_test_examples": 24}'
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS_ROOT = "results/predictions"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="base model: Hugging Face hub id or local directory")
+    parser.add_argument("--model-name", help="the config's models[] entry (dtype, quantization, max_context) "
+                        "and the `model` column; default: the entry whose path is --model, else its last path part")
+    parser.add_argument("--adapter", help="LoRA adapter directory (PEFT); switches to the fine-tuned template")
+    parser.add_argument("--checkpoint", help="base | run{k}, recorded in the output "
+                        "(default: base, or the run{k} part of --adapter's path)")
+    parser.add_argument("--task", required=True, choices=["nb-file", "nb-cell", "py-file"])
+    parser.add_argument("--shots", type=int, required=True, help="k exemplars from the train split (0: zero-shot)")
+    parser.add_argument("--dataset", default="results/dataset", help="directory with train/test.parquet (default: %(default)s)")
+    parser.add_argument("--out", help="predictions file (default: "
+                        f"{PREDICTIONS_ROOT}/{{model}}/{{task}}/{{shots}}shot/{{checkpoint}}.parquet)")
+    parser.add_argument("--config", help="full config file (default: config/config.yaml)")
+    parser.add_argument("--settings", help="the infer section as JSON (overrides the config's)")
+    parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda if available)")
+    parser.add_argument("--attn-implementation", choices=["sdpa", "eager"], help="attention kernel (default: the model's)")
+
+
+def resolve_checkpoint(checkpoint: str | None, adapter: str | None) -> str:
+    from editflow.config import ConfigError
+
+    if checkpoint is None:
+        if not adapter:
+            return "base"
+        runs = [p for p in Path(adapter).parts if re.fullmatch(r"run\d+", p)]
+        if not runs:
+            raise ConfigError(f"cannot tell the checkpoint name from --adapter {adapter}; pass --checkpoint run{{k}}")
+        return runs[-1]
+    if adapter and checkpoint == "base":
+        raise ConfigError("--checkpoint base with --adapter: a fine-tuned checkpoint is named run{k}")
+    if not adapter and checkpoint != "base":
+        raise ConfigError(f"--checkpoint {checkpoint} without --adapter: the base model is checkpoint 'base'")
+    return checkpoint
+
+
+def model_entry(config_path: str | None, model_name: str | None, model_path: str) -> dict:
+    """The models[] entry for this run (by name, else by path); defaults when none matches."""
+    from editflow.config import ConfigError, load_config
+
+    models = load_config(config_path)["models"]
+    if model_name:
+        for spec in models:
+            if spec["name"] == model_name:
+                return spec
+        raise ConfigError(f"--model-name {model_name!r} is not in the config's models "
+                          f"({[m['name'] for m in models]}); add an entry or drop --model-name")
+    for spec in models:
+        if spec["path"] == model_path:
+            return spec
+    return {"name": Path(model_path.rstrip("/")).name, "path": model_path}
+
+
+def run(args: argparse.Namespace) -> int:
+    from editflow.config import section_from_args
+    from editflow.infer.job import JobSpec, output_path, run_job
+    from editflow.infer.settings import InferSettings
+
+    section = section_from_args(args.config, args.settings, "infer")
+    settings = InferSettings.from_section(section)
+    checkpoint = resolve_checkpoint(args.checkpoint, args.adapter)
+    entry = model_entry(args.config, args.model_name, args.model)
+    name = entry["name"]
+    if not Path(args.dataset, "test.parquet").exists():
+        from editflow.config import ConfigError
+
+        raise ConfigError(f"{args.dataset}/test.parquet not found; build the dataset first (`editflow dataset`)")
+    if args.adapter and not Path(args.adapter, "adapter_config.json").exists():
+        from editflow.config import ConfigError
+
+        raise ConfigError(f"{args.adapter}: no adapter_config.json; pass the adapter directory written by `editflow train`")
+    out = args.out or str(output_path(PREDICTIONS_ROOT, name, args.task, args.shots, checkpoint))
+    spec = JobSpec(model_path=args.model, model_name=name, task=args.task, shots=args.shots,
+                   dataset=args.dataset, out=out, checkpoint=checkpoint, adapter=args.adapter,
+                   dtype=entry.get("dtype", "auto"), quantization=entry.get("quantization", "none"),
+                   max_context=entry.get("max_context"), attn_implementation=args.attn_implementation)
+    backend = make_backend(spec, settings, args.device)
+    run_job(spec, settings, backend)
+    return 0
+
+
+def make_backend(spec, settings, device: str | None = None):
+    """The generation backend named by infer.backend; vllm is imported only here, when chosen."""
+    from editflow.prompts import load_template
+
+    stop = load_template("finetuned" if spec.adapter else "base").stop
+    gen = dict(do_sample=settings.do_sample, temperature=settings.temperature, top_p=settings.top_p,
+               n_samples=settings.n_samples)
+    tokenizer_path = _adapter_tokenizer(spec.adapter)
+    if settings.backend == "vllm":
+        from editflow.infer.vllm_backend import VLLMBackend
+
+        return VLLMBackend(spec.model_path, adapter=spec.adapter, stop=stop, dtype=spec.dtype,
+                           max_context=spec.max_context, quantization=spec.quantization,
+                           tokenizer_path=tokenizer_path, **gen)
+    from editflow.infer.generate import load_hf_backend
+
+    log.info("loading %s%s", spec.model_path, f" + adapter {spec.adapter}" if spec.adapter else "")
+    return load_hf_backend(spec.model_path, adapter=spec.adapter, merge_adapter=settings.merge_adapter,
+                           dtype=spec.dtype, quantization=spec.quantization, stop=stop, device=device,
+                           attn_implementation=spec.attn_implementation, tokenizer_path=tokenizer_path, **gen)
+
+
+def _adapter_tokenizer(adapter: str | None) -> str | None:
+    """A tokenizer saved with the adapter (or in its run directory) wins over the base model's."""
+    if not adapter:
+        return None
+    for folder in (Path(adapter), Path(adapter).parent):
+        if (folder / "tokenizer_config.json").exists():
+            return str(folder)
+    return None

@@ -1,0 +1,81 @@
+"""Postprocessing of raw model outputs, batching plans and exemplar draws (no model needed)."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from editflow.infer.batching import Request, batch_cost, plan_batches
+from editflow.infer.exemplars import DatasetError, Shots, load_split, test_examples as read_test_examples
+from editflow.infer.postprocess import clean_output, cut_at_stop, strip_echo, strip_fences
+from editflow.records import EXAMPLE_SCHEMA
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("x = 1\n### End\nmore", "x = 1"),
+    ("x = 1\n### Instruction\n[ next", "x = 1"),
+    ("```python\nx = 1\ny = 2\n```\nThis sets x.", "x = 1\ny = 2"),
+    ("Here is the code:\n```py\nx = 1\n```", "x = 1"),
+    ("```python\nx = 1\n", "x = 1\n".rstrip()),                      # unclosed fence (budget ran out)
+    ("x = 1\n```\n", "x = 1"),                                         # stray closing fence
+    ("Sure:\n```python\nx = 1", "x = 1"),                              # prose, then an unclosed block
+    ("### Response:\n\n\n    return x\n\n", "    return x"),             # indentation of the first line kept
+    ("### Instruction\n[\nCommit Message: \"m\"\n]\n### Response:\nx = 2\n### End", "x = 2"),  # echoed prompt
+    ("'''\nx = 1\n'''\n", "x = 1"),
+    ("# %%\nimport os\n\n# %%\nprint(os.sep)\n### End", "# %%\nimport os\n\n# %%\nprint(os.sep)"),  # cell markers kept
+    ("", ""),
+    ("\n\n   \n", ""),
+])
+def test_clean_output(raw, expected):
+    assert clean_output(raw) == expected
+
+
+def test_cleaning_steps_are_separate_functions():
+    assert cut_at_stop("a### Endb### Instructionc", ("### Instruction", "### End")) == "a"
+    assert strip_echo("  ### Response:x") == "x"
+    assert strip_echo("print('### Response:')") == "print('### Response:')"
+    assert strip_fences("no fence here") == "no fence here"
+
+
+def test_plan_batches_sorts_by_length_and_respects_the_token_budget():
+    reqs = [Request(i, n, 10) for i, n in enumerate([5, 50, 20, 21, 200, 6])]
+    batches = plan_batches(reqs, batch_size=2, max_batch_tokens=1000)
+    assert [[r.index for r in b] for b in batches] == [[4, 1], [3, 2], [5, 0]]
+    # 200+10 = 210 per row: with the 50-token prompt the pair would cost 420 > 400
+    batches = plan_batches(reqs, batch_size=8, max_batch_tokens=400)
+    assert [[r.index for r in b] for b in batches] == [[4], [1, 3, 2, 5, 0]]
+    assert batch_cost(batches[1]) == 5 * 60
+    # n samples multiply the cost
+    assert [[r.index for r in b] for b in plan_batches(reqs, 8, 400, n_samples=2)] == [[4], [1, 3, 2], [5, 0]]
+
+
+def _write_split(path, split, rows):
+    table = pa.Table.from_pylist([{
+        "example_id": eid, "edit_id": eid, "task": task, "split": split,
+        "prompt_fields": {"message": msg, "old_code": old}, "target": tgt, "repo": "r", "commit": "c",
+        "path": "p.ipynb", "license": "mit", "commit_time": 0} for eid, task, msg, old, tgt in rows],
+        schema=EXAMPLE_SCHEMA)
+    pq.write_table(table, path / f"{split}.parquet")
+
+
+def test_exemplars_come_from_train_deterministically(tmp_path):
+    _write_split(tmp_path, "train", [(f"t{i}", "nb-cell", f"msg {i}", "x" * (10 - i), f"y{i}") for i in range(6)]
+                 + [("tf", "nb-file", "other task", "x", "y")])
+    _write_split(tmp_path, "test", [("b", "nb-cell", "m", "o", "t"), ("a", "nb-cell", "m", "o", "t"),
+                                    ("c", "py-file", "m", "o", "t")])
+    pool = load_split(tmp_path, "train", "nb-cell")
+    assert [e.example_id for e in pool] == [f"t{i}" for i in range(6)]
+    assert [e.example_id for e in read_test_examples(tmp_path, "nb-cell")] == ["a", "b"]
+    assert [e.example_id for e in read_test_examples(tmp_path, "nb-cell", limit=1)] == ["a"]
+    shots = Shots(pool, 2, seed=0)
+    first = [e.example_id for e in shots.draw("a")]
+    assert first == [e.example_id for e in Shots(pool, 2, seed=0).draw("a")]
+    assert len(set(first)) == 2 and all(x.startswith("t") for x in first)
+    draws = {tuple(e.example_id for e in Shots(pool, 2, seed=s).draw("a")) for s in range(10)}
+    assert len(draws) > 1  # the seed matters
+    assert [e.example_id for e in shots.shortest()] == ["t5", "t4"]
+    assert Shots(pool, 0, seed=0).draw("a") == []
+    with pytest.raises(DatasetError, match="need at least 9 train examples"):
+        Shots(pool, 9, seed=0)
+    with pytest.raises(DatasetError, match="val.parquet not found"):
+        load_split(tmp_path, "val", "nb-cell")
