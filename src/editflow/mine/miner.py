@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1      # bump when the meaning of any column changes: forces a full re-mine
 CHUNK_COMMITS = 64      # commits per worker task: big enough to reuse the blob cache
+MIN_PARALLEL = 32       # fewer new commits than this are mined in-process
 
 
 @dataclass
@@ -86,21 +87,24 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
-def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int):
-    """(edits, skips) per commit, in commit order, from `workers` processes."""
-    if workers <= 1 or len(commits) <= CHUNK_COMMITS:
+def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
+             chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL):
+    """(edits, skips) per commit, in commit order, from `workers` processes.
+
+    Short histories are mined in this process: starting a worker costs more than they do.
+    """
+    if workers <= 1 or len(commits) < min_parallel:
         _init_worker(repo_path, settings)
-        for chunk in _chunks(commits, CHUNK_COMMITS):
-            yield from _mine_chunk(chunk)
+        for part in _chunks(commits, chunk):
+            yield from _mine_chunk(part)
         return
-    size = max(8, min(CHUNK_COMMITS, -(-len(commits) // (workers * 4))))
-    ctx = get_context("spawn")
+    size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
+    ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(repo_path, settings)) as pool:
         pending = []
-        chunks = _chunks(commits, size)
-        for chunk in chunks:  # keep at most 2 tasks per worker in flight: flat memory
-            pending.append(pool.submit(_mine_chunk, chunk))
+        for part in _chunks(commits, size):  # at most 2 tasks per worker in flight: flat memory
+            pending.append(pool.submit(_mine_chunk, part))
             if len(pending) >= 2 * workers:
                 yield from pending.pop(0).result()
         for fut in pending:
@@ -132,7 +136,8 @@ def _remove_stale_temps(path: Path) -> None:
 
 def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettings,
          head_sha: str | None = None, workers: int = 1, progress: bool | None = None,
-         partial: bool = False) -> MineReport:
+         partial: bool = False, chunk_commits: int = CHUNK_COMMITS,
+         min_parallel: int = MIN_PARALLEL) -> MineReport:
     import pygit2
 
     out = Path(out)
@@ -145,8 +150,8 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
     head = resolve_head(repo, head_sha)
     if head is None:
         state = MineState(None, 0, fp)
-        _write_outputs(out, skips_out, state, None, [], [skip_row(
-            settings.repo_name, None, None, "empty_repository", "the repository has no commits")], 0)
+        _write_outputs(out, skips_out, state, None, [skip_row(
+            settings.repo_name, None, None, "empty_repository", "the repository has no commits")], [], 0)
         return MineReport(None, 0, 0, 0, {"empty_repository": 1})
 
     history = first_parent_history(repo, head)
@@ -171,7 +176,7 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    results = _results(str(repo.path), settings, new, workers)
+    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel)
     n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                              len(new), progress)
     counts: dict[str, int] = {}
