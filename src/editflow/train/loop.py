@@ -115,18 +115,29 @@ def autocast(rt: Runtime):
 
 
 def loss_sum(model, batch: dict[str, Any], rt: Runtime):
-    """(sum of target-token cross-entropy, number of target tokens) of one micro-batch."""
-    import torch
+    """(sum of target-token cross-entropy, number of target tokens) of one micro-batch.
+
+    Only positions that predict a target token go through the LM head (`logits_to_keep`):
+    with a 50k vocabulary the head is a large share of a small model's compute, and prompt
+    positions need no logits.
+    """
     import torch.nn.functional as F
 
     labels = batch["labels"].to(rt.device)
     inputs = {k: v.to(rt.device) for k, v in batch.items() if k != "labels"}
+    shift_labels = labels[:, 1:]
+    keep = (shift_labels != data.IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
     with autocast(rt):
-        logits = model(**inputs, use_cache=False).logits
-    shift_logits = logits[:, :-1].float().reshape(-1, logits.shape[-1])
-    shift_labels = labels[:, 1:].reshape(-1)
-    total = F.cross_entropy(shift_logits, shift_labels, ignore_index=data.IGNORE_INDEX, reduction="sum")
-    return total, int((shift_labels != data.IGNORE_INDEX).sum())
+        try:
+            logits = model(**inputs, use_cache=False, logits_to_keep=keep).logits
+            kept_labels = shift_labels[:, keep]
+        except TypeError:  # a model without logits_to_keep: all positions
+            logits = model(**inputs, use_cache=False).logits[:, :-1]
+            kept_labels = shift_labels
+    flat_labels = kept_labels.reshape(-1)
+    total = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), flat_labels,
+                            ignore_index=data.IGNORE_INDEX, reduction="sum")
+    return total, int((flat_labels != data.IGNORE_INDEX).sum())
 
 
 def evaluate(model, examples: Sequence[data.Encoded], settings: TrainSettings, rt: Runtime,
