@@ -346,3 +346,42 @@ def test_cli_github_source_writes_repos_parquet(tmp_path, monkeypatch, capsys):
     assert token.encode() not in out.read_bytes()
     captured = capsys.readouterr()
     assert token not in captured.out + captured.err
+
+
+def test_connection_errors_back_off_then_succeed():
+    import requests
+
+    waits, sleep = _recording_sleep()
+    outcomes = [requests.ConnectionError("refused"), requests.Timeout("slow"), "ok"]
+
+    def flaky():
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    policy = RetryPolicy(max_retries=5, max_wait_seconds=100, sleep=sleep, clock=lambda: NOW)
+    assert policy.call("test", flaky) == "ok"
+    assert waits == [1.0, 2.0] and policy.waits == [1.0, 2.0]
+
+
+def test_stale_star_counts_never_repeat_a_window():
+    # The index says these have <= 1750 stars but the results carry fresher, higher counts:
+    # the second window must still move strictly downwards.
+    class StaleSearch(FakeSearch):
+        def respond(self, method, path, query):
+            status, headers, body = super().respond(method, path, query)
+            for item in body.get("items", []):
+                item["stargazers_count"] += 5000 if "1950..1975" in query["q"] else 0
+            return status, headers, body
+
+    # stars = 2000 - (k+2)//40: ranks 999/1000 tie at 1975; 2,038 repositories have >= 1950
+    repos = [_fake_repo(k, 2000 - (k + 2) // 40, "MIT", date(2015, 1, 1)) for k in range(2100)]
+    waits, sleep = _recording_sleep()
+    with StaleSearch(repos) as server:
+        crawler = _crawler(server, sleep, min_stars=1950, top_n=2100, per_page=100, licenses=None)
+        items = crawler.search()
+    assert server.errors == []
+    assert [q[len(QUERY) + 1:] for q in crawler.stats.queries] == [
+        "stars:>=1950", "stars:1950..1975", "stars:1950..1974"]
+    assert len(items) == len({i.full_name for i in items}) == 2038

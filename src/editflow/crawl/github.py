@@ -225,12 +225,13 @@ class GitHubCrawler:
         self._selected.append(item)
 
     def _take(self, items: Iterator[Any]) -> tuple[int, int | None, int | None]:
-        """Consider items until top-N is reached; return (count, first stars, last stars)."""
+        """Consider items until top-N is reached; return (count, most stars, fewest stars)."""
         n, first, last = 0, None, None
         for item in items:
             n += 1
-            first = item.stargazers_count if first is None else first
-            last = item.stargazers_count
+            stars = item.stargazers_count
+            first = stars if first is None else max(first, stars)
+            last = stars if last is None else min(last, stars)
             self._consider(item)
             if self._done():
                 break
@@ -250,9 +251,16 @@ class GitHubCrawler:
                 break   # enough, or this window held everything left
             if first == last:
                 self._plateau(last)
-                upper = last - 1
+                next_upper = last - 1
             else:
-                upper = last
+                next_upper = last
+            if upper is not None and next_upper >= upper:
+                # Star counts in results can be fresher than the search index, so a window can
+                # return repositories above its own bound; never query the same window twice.
+                log.warning("search window %r returned stars up to %d above its bound %d; "
+                            "moving on to stars <= %d", q, first, upper, upper - 1)
+                next_upper = upper - 1
+            upper = next_upper
             if upper < self.settings.min_stars:
                 break
         return self._selected[: self.settings.top_n]
