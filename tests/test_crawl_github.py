@@ -385,3 +385,16 @@ def test_stale_star_counts_never_repeat_a_window():
     assert [q[len(QUERY) + 1:] for q in crawler.stats.queries] == [
         "stars:>=1950", "stars:1950..1975", "stars:1950..1974"]
     assert len(items) == len({i.full_name for i in items}) == 2038
+
+
+def test_bad_token_is_a_clear_error_without_the_token():
+    token = "ghp_expiredTOKEN42"
+    waits, sleep = _recording_sleep()
+    with ReplayServer("bad_credentials") as server:
+        with pytest.raises(CrawlError) as info:
+            crawl_github(_settings(server.base_url), sleep=sleep, clock=lambda: NOW,
+                         environ={"GITHUB_TOKEN": token})
+    assert server.errors == [] and server.position == 1 and waits == []
+    message = str(info.value)
+    assert "HTTP 401: Bad credentials" in message and "GITHUB_TOKEN is invalid or expired" in message
+    assert token not in message

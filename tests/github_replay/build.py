@@ -188,7 +188,20 @@ def missing_branch() -> dict:
             ]}
 
 
+def bad_credentials() -> dict:
+    q = f"{QUERY} stars:>=100"
+    return {"description": "an invalid or expired token: 401, not retried",
+            "exchanges": [
+                {"request": search_request(q, 3),
+                 "response": {"status": 401, "headers": {"Content-Type": "application/json; charset=utf-8"},
+                              "body": {"message": "Bad credentials",
+                                       "documentation_url": "https://docs.github.com/rest",
+                                       "status": "401"}}},
+            ]}
+
+
 SCENARIOS = {
+    "bad_credentials": bad_credentials,
     "paginated_with_faults": paginated_with_faults,
     "rate_limit_too_long": rate_limit_too_long,
     "server_errors_exhaust": server_errors_exhaust,

@@ -342,4 +342,23 @@ def crawl_github(section: dict[str, Any], sleep: Callable[[float], None] = time.
                     "the core API 60/hour; export GITHUB_TOKEN for a real crawl")
     policy = RetryPolicy(settings.max_retries, settings.max_wait_seconds, sleep=sleep, clock=clock)
     crawler = GitHubCrawler(settings, make_client(settings, token), policy)
-    return crawler.crawl()
+    from github import GithubException
+
+    try:
+        return crawler.crawl()
+    except GithubException as exc:
+        raise CrawlError(_explain(exc, settings)) from None
+
+
+def _explain(exc, settings: GitHubSettings) -> str:
+    """A GitHub error that retrying cannot fix, as a message with the likely fix."""
+    message = exc.data.get("message", "") if isinstance(exc.data, dict) else str(exc.data)
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    detail = f"HTTP {exc.status}: {message}" + (f" {errors}" if errors else "")
+    if exc.status == 401:
+        return (f"GitHub {settings.base_url} refused the token ({detail}); GITHUB_TOKEN is "
+                f"invalid or expired: create a new token, or unset GITHUB_TOKEN to search unauthenticated")
+    if exc.status == 422:
+        return (f"GitHub rejected the search ({detail}); check crawl.github.query "
+                f"{settings.query!r} against GitHub's search syntax")
+    return f"GitHub {settings.base_url}: {detail}; check crawl.github.base_url and the token's access"
