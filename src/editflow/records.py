@@ -46,6 +46,9 @@ SKIP_REASONS = (
     "invalid_json", "no_cells", "nbformat_v3_converted", "binary", "lfs_pointer", "too_large",
     "decode_error", "merge_commit", "no_code_change", "missing_object", "corrupt_object",
     "empty_repository",
+    # mine: JSON that is not a notebook (e.g. a cell source that is a number); a symlink or
+    # submodule at a .py/.ipynb path; informational: a non-UTF-8 path written with \x escapes
+    "invalid_notebook", "not_a_file", "path_not_utf8",
 )
 
 # One row per thing not turned into an edit (nbformat_v3_converted is informational:

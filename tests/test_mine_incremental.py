@@ -1,0 +1,189 @@
+"""Incremental mining, atomic outputs under kill -9, clones, and the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pygit2
+import pytest
+
+from editflow.cli import main as cli_main
+from editflow.demo import build_demo_repo
+from editflow.mine import writer
+from editflow.mine.extract import MineSettings
+from editflow.mine.miner import mine
+from test_mine_corpus import SETTINGS, build_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def small_groups(monkeypatch):
+    """Row groups of a few rows, so carry-over of closed and open groups is exercised."""
+    monkeypatch.setattr(writer, "ROW_GROUP_ROWS", 5)
+    monkeypatch.setattr(writer, "ROW_GROUP_BYTES", 6000)
+
+
+def _first_parent(repo_path: Path) -> list[str]:
+    repo = pygit2.Repository(str(repo_path))
+    out, c = [], repo.head.peel(pygit2.Commit)
+    while True:
+        out.append(str(c.id))
+        if not c.parent_ids:
+            return out[::-1]
+        c = repo[c.parent_ids[0]]
+
+
+def _bytes(d: Path) -> tuple[bytes, bytes]:
+    return (d / "e.parquet").read_bytes(), (d / "s.parquet").read_bytes()
+
+
+def test_incremental_equals_full_demo(tmp_path, small_groups):
+    repo = tmp_path / "demo.git"
+    build_demo_repo(repo, seed=3, n_commits=30)
+    commits = _first_parent(repo)
+    settings = MineSettings(repo_name="demo/x", license="mit")
+    full = tmp_path / "full"
+    mine(str(repo), full / "e.parquet", full / "s.parquet", settings)
+    assert pq.ParquetFile(full / "e.parquet").num_row_groups > 3
+    inc = tmp_path / "inc"
+    mined = []
+    for k in (1, 7, 8, 19, 30):
+        r = mine(str(repo), inc / "e.parquet", inc / "s.parquet", settings, head_sha=commits[k - 1])
+        mined.append(r.commits_mined)
+    assert mined == [1, 6, 1, 11, 11]
+    assert _bytes(inc) == _bytes(full)
+    again = mine(str(repo), inc / "e.parquet", inc / "s.parquet", settings)
+    assert again.up_to_date and again.commits_mined == 0
+
+
+def test_incremental_equals_full_corpus_with_merge_and_skips(tmp_path, small_groups):
+    repo = tmp_path / "r.git"
+    ids = build_corpus(repo)
+    full, inc = tmp_path / "full", tmp_path / "inc"
+    mine(str(repo), full / "e.parquet", full / "s.parquet", SETTINGS)
+    for key in ("root", "hostile", "rename", "merge", "last"):
+        mine(str(repo), inc / "e.parquet", inc / "s.parquet", SETTINGS, head_sha=str(ids[key]))
+    assert _bytes(inc) == _bytes(full)
+
+
+def test_changed_settings_or_rewritten_history_mine_everything(tmp_path):
+    repo = tmp_path / "demo.git"
+    build_demo_repo(repo, seed=1, n_commits=12)
+    commits = _first_parent(repo)
+    s = MineSettings(repo_name="demo/y", license=None)
+    mine(str(repo), tmp_path / "e.parquet", None, s, head_sha=commits[5])
+    other = MineSettings(repo_name="demo/y", license=None, include_python=False)
+    r = mine(str(repo), tmp_path / "e.parquet", None, other)
+    assert (r.incremental, r.commits_mined) == (False, 12)
+    assert set(pq.read_table(tmp_path / "e.parquet")["kind"].to_pylist()) == {"notebook"}
+    # an output from a head that is not on the first-parent line (force push): full mine
+    r = mine(str(repo), tmp_path / "e.parquet", None, other, head_sha=commits[5])
+    assert (r.incremental, r.commits_mined) == (False, 6)
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from editflow.mine import writer
+    from editflow.mine.extract import MineSettings
+    from editflow.mine.miner import mine
+    writer.ROW_GROUP_ROWS = 5
+    n = {"commits": 0}
+    real = writer.EditWriter.add_commit
+    def add_commit(self, rows):
+        real(self, rows)
+        n["commits"] += 1
+        if n["commits"] == int(sys.argv[3]):
+            os.kill(os.getpid(), signal.SIGKILL)
+    writer.EditWriter.add_commit = add_commit
+    d = Path(sys.argv[2])
+    mine(sys.argv[1], d / "e.parquet", d / "s.parquet", MineSettings(repo_name="demo/k", license=None),
+         head_sha=sys.argv[4] if len(sys.argv) > 4 else None)
+""")
+
+
+def _run_killer(repo: Path, out: Path, after: int, head: str | None = None) -> int:
+    args = [sys.executable, "-c", KILLER, str(repo), str(out), str(after)] + ([head] if head else [])
+    return subprocess.run(args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}).returncode
+
+
+def test_kill_9_mid_write_leaves_nothing_trusted(tmp_path):
+    repo = tmp_path / "demo.git"
+    build_demo_repo(repo, seed=2, n_commits=20)
+    commits = _first_parent(repo)
+    settings = MineSettings(repo_name="demo/k", license=None)
+    ref = tmp_path / "ref"
+    mine(str(repo), ref / "e.parquet", ref / "s.parquet", settings)
+
+    out = tmp_path / "out"
+    assert _run_killer(repo, out, after=12) == -9
+    assert not (out / "e.parquet").exists() and not (out / "s.parquet").exists()
+    assert list(out.glob(".e.parquet.*.tmp"))  # the half-written file, under a temporary name
+    mine(str(repo), out / "e.parquet", out / "s.parquet", settings, head_sha=commits[9])
+    before = _bytes(out)
+    # killed during an incremental run: the previous complete output is untouched
+    assert _run_killer(repo, out, after=4) == -9
+    assert _bytes(out) == before
+    r = mine(str(repo), out / "e.parquet", out / "s.parquet", settings)
+    assert (r.incremental, r.commits_mined) == (True, 10)
+    assert _bytes(out) == _bytes(ref)
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_exception_mid_write_leaves_no_file(tmp_path, monkeypatch):
+    repo = tmp_path / "demo.git"
+    build_demo_repo(repo, seed=2, n_commits=6)
+
+    def boom(self, rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(writer.EditWriter, "add_commit", boom)
+    with pytest.raises(RuntimeError):
+        mine(str(repo), tmp_path / "e.parquet", tmp_path / "s.parquet", MineSettings("demo/z", None))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.git"]
+
+
+def test_cli_clone_dir_fetches_and_mines_incrementally(tmp_path, capsys):
+    src = tmp_path / "src.git"
+    build_demo_repo(src, seed=4, n_commits=5)
+    args = ["mine", "--repo", str(src), "--clone-dir", str(tmp_path / "clones" / "x.git"),
+            "--out", str(tmp_path / "e.parquet"), "--skips", str(tmp_path / "s.parquet"),
+            "--name", "Owner/Repo", "--license", "MIT", "--settings", json.dumps({"workers": 1})]
+    assert cli_main(args) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (first["commits_mined"], first["incremental"]) == (5, False)
+    assert (tmp_path / "clones" / "x.git" / "HEAD").exists()
+    extend(src, 3)
+    assert cli_main(args) == 0
+    second = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (second["commits_mined"], second["incremental"], second["commits_total"]) == (3, True, 8)
+    t = pq.read_table(tmp_path / "e.parquet")
+    assert set(t["repo"].to_pylist()) == {"Owner/Repo"} and set(t["license"].to_pylist()) == {"mit"}
+    assert cli_main(["mine", "--repo", str(src), "--out", str(tmp_path / "f.parquet"),
+                     "--head-sha", "0" * 40]) == 1
+
+
+def extend(path: Path, n: int) -> None:
+    """Add n commits to the main branch, each adding one .py file."""
+    repo = pygit2.Repository(str(path))
+    for i in range(n):
+        head = repo.head.peel(pygit2.Commit)
+        tb = repo.TreeBuilder(head.tree)
+        tb.insert(f"extra_{i}.py", repo.create_blob(f"X = {i}\n".encode()), pygit2.GIT_FILEMODE_BLOB)
+        sig = pygit2.Signature("x", "x@example.org", 1_800_000_000 + i, 0)
+        repo.create_commit("refs/heads/main", sig, sig, f"Add extra module {i}\n", tb.write(), [head.id])
+
+
+def test_default_name_and_help():
+    from editflow.mine.cli import default_name
+    assert default_name("/x/results/demo/demo-00.git") == "local/demo-00"
+    assert default_name("/x/proj/") == "local/proj"
+    out = subprocess.run([sys.executable, "-m", "editflow", "mine", "--help"], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    assert out.returncode == 0 and "editflow mine --repo" in out.stdout

@@ -1,0 +1,72 @@
+"""Notebook cell extraction equals nbformat's view; blob classification reasons."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+from editflow.mine.blobs import BlobSkip, Version, classify
+from editflow.mine.extract import cell_ops
+from editflow.mine.notebook import NotebookError, code_cells
+from test_mine_corpus import A0, A1, A2, V3, nb
+
+V4_STRING_SOURCES = json.dumps({"cells": [
+    {"cell_type": "code", "source": "a = 1\n\nb = 2", "metadata": {}, "outputs": [], "execution_count": 1},
+    {"cell_type": "markdown", "source": "md", "metadata": {}},
+    {"cell_type": "code", "source": "", "metadata": {}, "outputs": [], "execution_count": None},
+    {"cell_type": "raw", "source": ["raw"], "metadata": {}},
+    {"cell_type": "code", "source": ["x\n", "y"], "metadata": {}, "outputs": [], "execution_count": 2},
+], "metadata": {}, "nbformat": 4, "nbformat_minor": 2})
+
+
+@pytest.mark.parametrize("text", [nb(A0), nb(A1), nb(A2), nb(V3, version=3), V4_STRING_SOURCES])
+def test_code_cells_equal_nbformat(text):
+    ref = [c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "code"]
+    assert code_cells(text).cells == ref
+
+
+def test_v3_flag_and_errors():
+    assert code_cells(nb(V3, version=3)).converted_from_v3
+    assert not code_cells(nb(A0)).converted_from_v3
+    cases = {"": "invalid_json", "[1, 2]": "invalid_json", '{"cells": [': "invalid_json",
+             '{"nbformat": 4}': "no_cells", '{"cells": {}}': "no_cells",
+             '{"cells": [{"cell_type": "code", "source": 3}]}': "invalid_notebook"}
+    for text, reason in cases.items():
+        with pytest.raises(NotebookError) as err:
+            code_cells(text)
+        assert err.value.reason == reason, text
+
+
+def test_classify_reasons():
+    assert classify(b"x" * 11, "python", 10) == BlobSkip("too_large", "11 bytes > max_file_bytes 10")
+    assert classify(b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\n", "notebook", 100).reason == "lfs_pointer"
+    assert classify(b"ab\x00cd", "python", 100).reason == "binary"
+    assert classify("é = 1\n".encode("latin-1"), "python", 100).reason == "decode_error"
+    assert classify("# coding: latin-1\né = 1\n".encode("latin-1"), "python", 100) == \
+        Version("# coding: latin-1\né = 1\n", decode_note="PEP 263 coding iso-8859-1")
+    assert classify("# coding: latin-1\n{}".encode("latin-1") + b"\xe9", "notebook", 100).reason == "decode_error"
+    assert classify(b"\xef\xbb\xbfx = 1\n", "python", 100).text == "x = 1\n"
+
+
+def test_cell_ops_non_equal_only():
+    assert cell_ops(["a", "b", "c"], ["a", "B", "c", "d"]) == [
+        {"tag": "replace", "i1": 1, "i2": 2, "j1": 1, "j2": 2},
+        {"tag": "insert", "i1": 3, "i2": 3, "j1": 3, "j2": 4}]
+    assert cell_ops(["a"], ["a"]) == [] and cell_ops(["a", "b"], ["b"]) == [
+        {"tag": "delete", "i1": 0, "i2": 1, "j1": 0, "j2": 0}]
+
+
+def test_every_reason_the_miner_emits_is_declared():
+    import re
+    from pathlib import Path
+
+    from editflow.records import SKIP_REASONS
+
+    src = "\n".join(p.read_text() for p in Path(__file__).resolve().parents[1].glob("src/editflow/mine/*.py"))
+    emitted = set(re.findall(r'(?:BlobSkip|NotebookError)\("([a-z_0-9]+)"', src))
+    emitted |= set(re.findall(r'"(merge_commit|empty_repository|missing_object|corrupt_object|not_a_file|'
+                              r'path_not_utf8|nbformat_v3_converted)"', src))
+    assert emitted and emitted <= set(SKIP_REASONS), emitted - set(SKIP_REASONS)
