@@ -183,7 +183,7 @@ class GitHubCrawler:
 
     # -- searching ---------------------------------------------------------------
     def _search(self, qualifiers: str):
-        """Open one search window; fetch its first page. Returns (paginated list, total_count)."""
+        """Open one search window and fetch its first page: (paginated list, query, total_count)."""
         q = f"{self.settings.query} {qualifiers}".strip()
         self.stats.queries.append(q)
         plist = self.gh.search_repositories(q, sort="stars", order="desc")
@@ -226,16 +226,16 @@ class GitHubCrawler:
 
     def _take(self, items: Iterator[Any]) -> tuple[int, int | None, int | None]:
         """Consider items until top-N is reached; return (count, most stars, fewest stars)."""
-        n, first, last = 0, None, None
+        n, most, fewest = 0, None, None
         for item in items:
             n += 1
             stars = item.stargazers_count
-            first = stars if first is None else max(first, stars)
-            last = stars if last is None else min(last, stars)
+            most = stars if most is None else max(most, stars)
+            fewest = stars if fewest is None else min(fewest, stars)
             self._consider(item)
             if self._done():
                 break
-        return n, first, last
+        return n, most, fewest
 
     def _stars_window(self, upper: int | None) -> str:
         lo = self.settings.min_stars
@@ -246,19 +246,21 @@ class GitHubCrawler:
         upper: int | None = None
         while not self._done():
             plist, q, total = self._search(self._stars_window(upper))
-            n, first, last = self._take(self._results(plist, q))
+            n, most, fewest = self._take(self._results(plist, q))
             if self._done() or n < self.search_cap or total <= self.search_cap:
                 break   # enough, or this window held everything left
-            if first == last:
-                self._plateau(last)
-                next_upper = last - 1
+            if most == fewest:
+                # > cap repositories share one star count: list them by creation date
+                self._plateau(fewest)
+                next_upper = fewest - 1
             else:
-                next_upper = last
+                # ties at `fewest` may straddle the cap: re-include them (de-duplicated)
+                next_upper = fewest
             if upper is not None and next_upper >= upper:
                 # Star counts in results can be fresher than the search index, so a window can
                 # return repositories above its own bound; never query the same window twice.
                 log.warning("search window %r returned stars up to %d above its bound %d; "
-                            "moving on to stars <= %d", q, first, upper, upper - 1)
+                            "moving on to stars <= %d", q, most, upper, upper - 1)
                 next_upper = upper - 1
             upper = next_upper
             if upper < self.settings.min_stars:
