@@ -1,0 +1,1 @@
+"""Dataset building: task views, filters, dedup, splits, statistics and the dataset card."""

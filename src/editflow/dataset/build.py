@@ -1,0 +1,427 @@
+"""Build the dataset: edits -> task views -> filters -> dedup -> split -> sorted Parquet.
+
+Memory stays bounded for millions of edits because text is never held whole:
+1. Stream the edits files in batches; build the views, apply filters 1-7 (vectorised) and
+   write the surviving candidates (text and all) to a temporary Parquet file; MinHash
+   signatures go to a raw uint32 file.
+2. Decide dedup and split on the candidates' small columns only (no text).
+3. Stream the candidates again, scattering kept rows into buckets by (split, rank).
+4. Per split, read buckets in order, sort each by rank and append to the final file in
+   fixed-size row groups -- an external bucket sort, so the output is sorted and
+   byte-identical however the inputs were batched.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from editflow import records
+from editflow.atomic import atomic_path
+from editflow.dataset import dedup as dd
+from editflow.dataset import split as sp
+from editflow.dataset.filters import DEDUP_STEPS, FILTER_STEPS, FilterConfig, cheap_removals, first_removal
+from editflow.dataset.tokens import TokenCounter, make_counter, render_prompts, render_targets
+from editflow.dataset.views import TASK_KIND, build_views, changed_text
+
+log = logging.getLogger(__name__)
+
+ROW_GROUP_ROWS = 20_000
+TMP_DIR = ".build-tmp"
+
+CANDIDATE_SCHEMA = pa.schema([
+    ("example_id", pa.string()), ("edit_id", pa.string()), ("task", pa.string()),
+    ("message", pa.string()), ("old_code", pa.string()), ("target", pa.string()),
+    ("repo", pa.string()), ("commit", pa.string()), ("path", pa.string()),
+    ("license", pa.string()), ("commit_time", pa.int64()), ("kind", pa.string()),
+    ("changed_lines", pa.int64()), ("hunks", pa.int64()), ("changed_cells", pa.int64()),
+    ("prompt_tokens", pa.int64()), ("target_tokens", pa.int64()),
+    ("content_hash", pa.binary(16)), ("sig_row", pa.int64()),
+])
+TEXT_COLUMNS = ("message", "old_code", "target")
+META_COLUMNS = [n for n in CANDIDATE_SCHEMA.names if n not in TEXT_COLUMNS]
+
+
+class InputError(ValueError):
+    """An input file is missing or malformed; the message names it and the fix."""
+
+
+@dataclass
+class BuildSettings:
+    tasks: tuple[str, ...]
+    filters: FilterConfig
+    dedup: dd.DedupConfig
+    split: sp.SplitConfig
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> "BuildSettings":
+        return cls(tasks=tuple(t for t in records.TASKS if t in section.get("tasks", records.TASKS)),
+                   filters=FilterConfig.from_section(section.get("filters", {})),
+                   dedup=dd.DedupConfig.from_section(section.get("dedup", {})),
+                   split=sp.SplitConfig.from_section(section.get("split", {})))
+
+
+@dataclass
+class Pass1:
+    """What the streaming pass learns besides the candidates it writes."""
+    edits: int = 0
+    by_kind: Counter = field(default_factory=Counter)
+    by_change_type: Counter = field(default_factory=Counter)
+    repos: set = field(default_factory=set)
+    commits: set = field(default_factory=set)
+    candidates: dict = field(default_factory=dict)  # task -> rows entering the funnel
+    removed: dict = field(default_factory=dict)     # task -> {step: rows}
+    n_sig: int = 0
+
+
+def _progress(iterable: Iterable, total: int | None, desc: str):
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, desc=desc, unit="batch", disable=not sys.stderr.isatty())
+
+
+def read_edit_batches(paths: Sequence[Path], batch_size: int):
+    """Yield EDIT_SCHEMA tables; a missing column or an unreadable file names the file."""
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"edits file not found: {path} (run `editflow mine` first)")
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:  # noqa: BLE001 - any Arrow error: name the file
+            raise InputError(f"{path}: not a readable Parquet file ({exc}); re-run `editflow mine`") from exc
+        missing = [n for n in records.EDIT_SCHEMA.names if n not in pf.schema_arrow.names]
+        if missing:
+            raise InputError(f"{path}: missing edit column(s) {missing}; expected records.EDIT_SCHEMA "
+                             f"(re-mine with the current `editflow mine`)")
+        for batch in pf.iter_batches(batch_size=batch_size, columns=records.EDIT_SCHEMA.names):
+            yield pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
+
+
+def count_skips(paths: Sequence[Path]) -> dict[str, int]:
+    counts: Counter = Counter()
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"skips file not found: {path}")
+        table = pq.read_table(path, columns=["reason"])
+        for reason, n in Counter(table["reason"].to_pylist()).items():
+            counts[reason or "unknown"] += n
+    return dict(sorted(counts.items()))
+
+
+def _example_ids(edit_ids: pa.Array, task: str) -> pa.Array:
+    return pa.array([records.stable_id(e, task) for e in edit_ids.to_pylist()], pa.string())
+
+
+def pass1(paths: Sequence[Path], settings: BuildSettings, counter: TokenCounter, tmp: Path,
+          batch_size: int) -> Pass1:
+    state = Pass1(candidates={t: 0 for t in settings.tasks},
+                  removed={t: {s: 0 for s in FILTER_STEPS} for t in settings.tasks})
+    writer = pq.ParquetWriter(tmp / "candidates.parquet", CANDIDATE_SCHEMA, compression="none")
+    sig_fh = open(tmp / "signatures.u32", "wb")
+    fcfg = settings.filters
+    try:
+        for edits in _progress(read_edit_batches(paths, batch_size), None, "dataset pass 1"):
+            state.edits += edits.num_rows
+            state.by_kind.update(edits["kind"].to_pylist())
+            state.by_change_type.update(edits["change_type"].to_pylist())
+            state.repos.update(pc.unique(edits["repo"]).to_pylist())
+            state.commits.update(pc.unique(pc.binary_join_element_wise(
+                edits["repo"], edits["commit"], "\x00")).to_pylist())
+            views = build_views(edits, ("nb-file", "nb-cell", "py-file"))
+            survivors: dict[str, tuple[pa.Table, np.ndarray, np.ndarray]] = {}
+            # rows of a view <-> position among the batch's edits of that kind
+            for task in settings.tasks:
+                view = views[task]
+                n = view.num_rows
+                masks = cheap_removals(view, fcfg)
+                alive, _ = first_removal(masks, n)
+                ptok = np.zeros(n, dtype=np.int64)
+                ttok = np.zeros(n, dtype=np.int64)
+                idx = np.flatnonzero(alive)
+                if len(idx):
+                    sub = view.take(pa.array(idx))
+                    ptok[idx] = counter.count(render_prompts(task, sub["message"], sub["old_code"]))
+                    ttok[idx] = counter.count(render_targets(task, sub["target"]))
+                tok_over = np.zeros(n, dtype=bool)
+                if fcfg.max_tokens is not None:
+                    tok_over = (ptok + ttok) > fcfg.max_tokens
+                masks["max_tokens"] = tok_over
+                keep, counts = first_removal(masks, n)
+                state.candidates[task] += n
+                for step, c in counts.items():
+                    state.removed[task][step] += c
+                survivors[task] = (view, keep, np.stack([ptok, ttok]))
+            # one MinHash signature per edit that survives in at least one task
+            sig_rows = {"notebook": None, "python": None}
+            if settings.dedup.near:
+                for kind, sig_task in (("notebook", "nb-cell"), ("python", "py-file")):
+                    tasks_of_kind = [t for t in settings.tasks if TASK_KIND[t] == kind]
+                    n_kind = views[sig_task].num_rows
+                    any_keep = np.zeros(n_kind, dtype=bool)
+                    for t in tasks_of_kind:
+                        any_keep |= survivors[t][1]
+                    rows = np.full(n_kind, -1, dtype=np.int64)
+                    idx = np.flatnonzero(any_keep)
+                    if len(idx):
+                        texts = changed_text(views[sig_task].take(pa.array(idx)))
+                        sig, valid = dd.signatures(texts, settings.dedup)
+                        sig = sig[valid]
+                        sig_fh.write(np.ascontiguousarray(sig).tobytes())
+                        rows[idx[valid]] = state.n_sig + np.arange(int(valid.sum()))
+                        state.n_sig += int(valid.sum())
+                    sig_rows[kind] = rows
+            for task in settings.tasks:
+                view, keep, tok = survivors[task]
+                idx = np.flatnonzero(keep)
+                if not len(idx):
+                    continue
+                sub = view.take(pa.array(idx))
+                srows = sig_rows[TASK_KIND[task]]
+                cols = {
+                    "example_id": _example_ids(sub["edit_id"], task),
+                    "kind": pa.array([TASK_KIND[task]] * len(idx), pa.string()),
+                    "prompt_tokens": pa.array(tok[0][idx]), "target_tokens": pa.array(tok[1][idx]),
+                    "content_hash": dd.content_hashes(sub["old_code"], sub["target"]),
+                    "sig_row": pa.array(srows[idx] if srows is not None else np.full(len(idx), -1)),
+                }
+                arrays = [cols[n] if n in cols else sub[n] for n in CANDIDATE_SCHEMA.names]
+                writer.write_table(pa.Table.from_arrays(arrays, schema=CANDIDATE_SCHEMA))
+    finally:
+        writer.close()
+        sig_fh.close()
+    return state
+
+
+@dataclass
+class Decisions:
+    keep: np.ndarray          # per candidate row
+    split: np.ndarray         # 0/1/2 per candidate row (valid where keep)
+    rank: np.ndarray          # position within its split file (valid where keep)
+    removed: dict             # task -> {dedup step: rows}
+    split_method: str
+    near_clusters: int
+    near_cluster_sizes: list
+
+
+def _age(meta: pa.Table) -> np.ndarray:
+    """Rank of each row by (commit_time, repo, commit, path, task, content): oldest first."""
+    order = np.asarray(pc.sort_indices(meta, sort_keys=[(c, "ascending") for c in
+                                          ("commit_time", "repo", "commit", "path", "task", "content_hash")]))
+    age = np.empty(len(order), dtype=np.int64)
+    age[order] = np.arange(len(order))
+    return age
+
+
+def decide(meta: pa.Table, settings: BuildSettings, tmp: Path, n_sig: int) -> Decisions:
+    n = meta.num_rows
+    task = np.asarray(meta["task"].to_pylist(), dtype=object) if n else np.zeros(0, dtype=object)
+    removed = {t: {s: 0 for s in DEDUP_STEPS} for t in settings.tasks}
+    keep = np.ones(n, dtype=bool)
+    age = _age(meta) if n else np.zeros(0, np.int64)
+
+    def _count(step: str, hit: np.ndarray) -> None:
+        for t, c in Counter(task[hit].tolist()).items():
+            removed[t][step] += c
+
+    if settings.dedup.exact and n:
+        k1 = dd.keep_first([meta["example_id"]], age)
+        _count("dedup_exact_id", ~k1)
+        keep &= k1
+        idx = np.flatnonzero(keep)
+        sub = meta.take(pa.array(idx))
+        k2 = np.zeros(n, dtype=bool)
+        k2[idx] = dd.keep_first([sub["task"], sub["content_hash"]], age[idx])
+        hit = keep & ~k2
+        _count("dedup_exact_content", hit)
+        keep &= k2
+
+    cluster_of_row = np.full(n, -1, dtype=np.int64)
+    n_clusters, sizes = 0, []
+    sig_row = np.asarray(meta["sig_row"], dtype=np.int64) if n else np.zeros(0, np.int64)
+    if settings.dedup.near and n_sig and n:
+        rows = np.flatnonzero(keep & (sig_row >= 0))
+        nodes, inv = np.unique(sig_row[rows], return_inverse=True)
+        node_age = np.full(len(nodes), np.iinfo(np.int64).max)
+        np.minimum.at(node_age, inv, age[rows])
+        sig_all = np.memmap(tmp / "signatures.u32", dtype=np.uint32, mode="r",
+                            shape=(n_sig, settings.dedup.num_perm))
+        sig = np.asarray(sig_all[nodes])
+        pairs = dd.near_duplicate_pairs(sig, np.ones(len(nodes), dtype=bool), settings.dedup)
+        labels = dd.components(len(nodes), pairs)
+        size = np.bincount(labels, minlength=len(nodes))
+        in_cluster = size[labels] >= 2
+        # oldest node of each cluster -> its repository
+        repo_all = meta["repo"].to_numpy(zero_copy_only=False)
+        node_repo = np.empty(len(nodes), dtype=object)
+        node_repo[inv] = repo_all[rows]
+        order = np.lexsort((node_age, labels))
+        lab_sorted = labels[order]
+        starts = np.concatenate([[True], lab_sorted[1:] != lab_sorted[:-1]])
+        head = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
+        rep_repo = np.empty(len(nodes), dtype=object)
+        rep_repo[order] = node_repo[head]
+        drop_node = in_cluster & (node_repo != rep_repo)
+        drop_rows = rows[drop_node[inv]]
+        hit = np.zeros(n, dtype=bool)
+        hit[drop_rows] = True
+        _count("dedup_near", hit)
+        keep &= ~hit
+        cluster_of_row[rows] = np.where(in_cluster[inv], labels[inv], -1)
+        cl = labels[in_cluster]
+        n_clusters = int(len(np.unique(cl)))
+        sizes = sorted(np.bincount(cl)[np.unique(cl)].tolist(), reverse=True) if len(cl) else []
+
+    split = np.zeros(n, dtype=np.int8)
+    kept = np.flatnonzero(keep)
+    kmeta = meta.take(pa.array(kept))
+    repos = sorted(set(kmeta["repo"].to_pylist()))
+    if len(repos) >= settings.split.min_repos_for_repo_split:
+        method = sp.REPO_METHOD
+        table = sp.split_by_repo(repos, settings.split)
+        codes = np.array([table[r] for r in repos], dtype=np.int8)
+        split[kept] = codes[np.asarray(pc.index_in(kmeta["repo"], pa.array(repos, pa.string())))]
+    else:
+        method = sp.TIME_METHOD
+        s = sp.split_by_time(kmeta["repo"], kmeta["kind"], kmeta["commit_time"], kmeta["commit"], settings.split)
+        split[kept] = sp.clusters_follow_oldest(s, cluster_of_row[kept], age[kept])
+
+    rank = np.zeros(n, dtype=np.int64)
+    if len(kept):
+        t = pa.table({"split": pa.array(split[kept]), "task": kmeta["task"], "repo": kmeta["repo"],
+                      "commit_time": kmeta["commit_time"], "commit": kmeta["commit"],
+                      "path": kmeta["path"], "example_id": kmeta["example_id"]})
+        order = np.asarray(pc.sort_indices(t, sort_keys=[(c, "ascending") for c in t.column_names]))
+        sorted_split = split[kept][order]
+        first = {s: int(np.searchsorted(sorted_split, s, side="left")) for s in range(3)}
+        pos = np.arange(len(order)) - np.array([first[s] for s in sorted_split.tolist()], dtype=np.int64)
+        rank[kept[order]] = pos
+    return Decisions(keep=keep, split=split, rank=rank, removed=removed, split_method=method,
+                     near_clusters=n_clusters, near_cluster_sizes=sizes[:20])
+
+
+def _example_table(batch: pa.Table) -> pa.Table:
+    prompt_fields = pa.StructArray.from_arrays(
+        [batch["message"].combine_chunks(), batch["old_code"].combine_chunks()],
+        fields=list(records.PROMPT_FIELDS))
+    split_names = pa.array(sp.SPLIT_NAMES, pa.string())
+    cols = {"prompt_fields": prompt_fields,
+            "split": pc.take(split_names, batch["split_code"])}
+    arrays = [cols[f.name] if f.name in cols else batch[f.name] for f in records.EXAMPLE_SCHEMA]
+    return pa.Table.from_arrays(arrays, schema=records.EXAMPLE_SCHEMA)
+
+
+def write_splits(tmp: Path, out: Path, dec: Decisions, batch_size: int, bucket_rows: int) -> dict[str, int]:
+    """Passes 3 and 4: bucket the kept candidates by (split, rank), then write each split sorted."""
+    writers: dict[tuple[int, int], pa.ipc.RecordBatchFileWriter] = {}
+    bucket_schema = records.EXAMPLE_SCHEMA.append(pa.field("rank", pa.int64()))
+    pf = pq.ParquetFile(tmp / "candidates.parquet")
+    start = 0
+    try:
+        for batch in pf.iter_batches(batch_size=batch_size):
+            n = batch.num_rows
+            sl = slice(start, start + n)
+            start += n
+            keep = dec.keep[sl]
+            if not keep.any():
+                continue
+            idx = np.flatnonzero(keep)
+            t = pa.Table.from_batches([batch]).take(pa.array(idx))
+            t = t.append_column("split_code", pa.array(dec.split[sl][idx], pa.int8()))
+            ex = _example_table(t).append_column("rank", pa.array(dec.rank[sl][idx], pa.int64()))
+            bucket = dec.rank[sl][idx] // bucket_rows
+            codes = dec.split[sl][idx].astype(np.int64) * (1 << 40) + bucket
+            for code in np.unique(codes).tolist():
+                key = (code >> 40, code & ((1 << 40) - 1))
+                if key not in writers:
+                    writers[key] = pa.ipc.new_file(tmp / f"bucket-{key[0]}-{key[1]:06d}.arrow", bucket_schema)
+                writers[key].write_table(ex.filter(pa.array(codes == code)))
+    finally:
+        for w in writers.values():
+            w.close()
+    sizes = {}
+    for code, name in enumerate(sp.SPLIT_NAMES):
+        buckets = sorted(k[1] for k in writers if k[0] == code)
+        sizes[name] = _write_one_split(tmp, out / f"{name}.parquet", code, buckets)
+    return sizes
+
+
+def _write_one_split(tmp: Path, path: Path, code: int, buckets: list[int]) -> int:
+    rows = 0
+    with atomic_path(path) as dest:
+        writer = pq.ParquetWriter(dest, records.EXAMPLE_SCHEMA, compression="zstd", write_statistics=True)
+        pending: list[pa.Table] = []
+        pending_rows = 0
+        try:
+            for b in buckets:
+                f = tmp / f"bucket-{code}-{b:06d}.arrow"
+                with pa.memory_map(str(f)) as src:
+                    t = pa.ipc.open_file(src).read_all()
+                t = t.sort_by("rank").drop_columns(["rank"])
+                rows += t.num_rows
+                pending.append(t)
+                pending_rows += t.num_rows
+                while pending_rows >= ROW_GROUP_ROWS:
+                    whole = pa.concat_tables(pending)
+                    writer.write_table(whole.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+                    rest = whole.slice(ROW_GROUP_ROWS)
+                    pending, pending_rows = [rest], rest.num_rows
+                f.unlink()
+            if pending_rows or rows == 0:
+                whole = pa.concat_tables(pending) if pending else records.EXAMPLE_SCHEMA.empty_table()
+                writer.write_table(whole, row_group_size=ROW_GROUP_ROWS)
+        finally:
+            writer.close()
+    return rows
+
+
+def resolve_tokenizer(spec: str | None, section_tokenizer: str | None, models: list[dict] | None) -> str:
+    """--tokenizer, else dataset.tokenizer, else the first model's path."""
+    if spec:
+        return spec
+    if section_tokenizer:
+        return section_tokenizer
+    if models:
+        path = models[0]["path"]
+        from editflow.config import REPO_ROOT
+        if not Path(path).exists() and (REPO_ROOT / path).exists():
+            return str(REPO_ROOT / path)
+        return path
+    return "whitespace"
+
+
+def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[str, Any],
+                  tokenizer: str = "whitespace", skips: Sequence[str | Path] = (),
+                  batch_size: int = 20_000, bucket_rows: int = 250_000) -> dict[str, Any]:
+    """Build DIR/{train,val,test}.parquet, stats.json, plots/ and README.md; return the stats."""
+    from editflow.dataset import card, stats as st
+
+    out = Path(out)
+    settings = BuildSettings.from_section(section)
+    counter = make_counter(tokenizer)
+    tmp = out / TMP_DIR
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        skip_counts = count_skips([Path(p) for p in skips])
+        p1 = pass1([Path(p) for p in edits], settings, counter, tmp, batch_size)
+        meta = pq.read_table(tmp / "candidates.parquet", columns=META_COLUMNS)
+        dec = decide(meta, settings, tmp, p1.n_sig)
+        sizes = write_splits(tmp, out, dec, batch_size, bucket_rows)
+        stats = st.compute_stats(meta, dec, p1, settings, section, skip_counts, counter.name, sizes)
+        st.write_plots(meta, dec, stats, out / "plots")
+        st.write_stats(stats, out / "stats.json")
+        card.write_card(stats, out / "README.md")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return stats
