@@ -207,3 +207,11 @@ def test_frozen_list_validation(tmp_path):
     pq.write_table(pa.table({"full_name": ["octo/nb"]}), partial)
     with pytest.raises(CrawlError, match="lacks column"):
         read_frozen_list(partial)
+
+
+def test_missing_tree_object_is_a_clear_error(repos):
+    repo = pygit2.Repository(str(repos["alpha"]))
+    tree_id = str(repo.head.peel(pygit2.Commit).tree_id)
+    (repos["alpha"] / "objects" / tree_id[:2] / tree_id[2:]).unlink()
+    with pytest.raises(CrawlError, match=r"alpha.git: HEAD or its tree cannot be read .*git fsck"):
+        describe_local(repos["alpha"])

@@ -96,17 +96,22 @@ def describe_local(path: str | Path) -> RepoRow:
                        default_branch=branch, head_sha=None, pushed_at=None, n_notebooks=0)
     import pygit2
 
-    commit = repo.head.peel(pygit2.Commit)
-    tree = commit.tree
+    try:
+        commit = repo.head.peel(pygit2.Commit)
+        tree = commit.tree
+        license_id, n_notebooks = license_of_tree(tree), count_notebooks(tree)
+    except (pygit2.GitError, KeyError, ValueError) as exc:
+        raise CrawlError(f"crawl.local.paths: {path}: HEAD or its tree cannot be read ({exc}); "
+                         f"run `git fsck` there, or remove it from crawl.local.paths") from exc
     return RepoRow(
         full_name=full_name,
         clone_url=clone_url,
         stars=0,
-        license=license_of_tree(tree),
+        license=license_id,
         default_branch=branch or repo.head.shorthand,
         head_sha=str(commit.id),
         pushed_at=iso_utc(commit.commit_time),
-        n_notebooks=count_notebooks(tree),
+        n_notebooks=n_notebooks,
     )
 
 
