@@ -1,0 +1,181 @@
+"""Score predictions: EM, normalized EM, BLEU, CodeBLEU, EditSim, ROUGE-L, edit costs, pass@k.
+
+Reads a predictions Parquet file (columns example_id, prediction, reference; every other
+column is carried through unchanged) and writes the same rows plus one column per metric:
+em, em_normalized, bleu, codebleu, edit_sim, rouge_l_p, rouge_l_r, rouge_l_f (0-100, on the
+tokens of --tokenizer) and keystroke, levenshtein, lines_changed (counts, on the raw text,
+prediction -> reference). When the file has a `tests` column (Python test code), each
+prediction is run with its tests in the sandbox (editflow.metrics.sandbox) and `passed`
+plus `pass@k` (unbiased estimator over the samples of an example) are added.
+
+The Parquet schema metadata records: tokenizer, corpus_bleu (sacrebleu, raw text) and
+sacrebleu_signature, versions (every metric library), and editflow.score (counts,
+sandbox isolation, settings). Definitions: docs/metrics.md.
+
+Example:
+  editflow score --in results/predictions/smollm2/nb-cell/0shot/base.parquet \\
+      --out results/metrics/smollm2/nb-cell/0shot/base.parquet \\
+      --tokenizer results/models/smollm2/base
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("example_id", "prediction", "reference")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--in", dest="inp", required=True, help="predictions Parquet file")
+    parser.add_argument("--out", required=True, help="scores Parquet file to write")
+    parser.add_argument("--tokenizer", default=None,
+                        help="'whitespace', or a Hugging Face tokenizer directory / cached name "
+                             "(offline). Default: the config's evaluate.tokenizer; 'model' (the "
+                             "rule passes the model's directory) falls back to whitespace, warned")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="worker processes (default: evaluate.workers, 0 = all usable cores)")
+    parser.add_argument("--config", default=None, help="config YAML (default config/config.yaml)")
+    parser.add_argument("--settings", default=None, help="the evaluate section as JSON (rules pass this)")
+
+
+def _read_predictions(path: str):
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: no such predictions file (run `editflow infer` first)")
+    table = pq.read_table(p)
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; a predictions file needs "
+                         f"{list(REQUIRED_COLUMNS)} (docs/ARCHITECTURE.md, 'predictions')")
+    return table
+
+
+def _texts(table, name: str) -> tuple[list[str], int]:
+    values = table.column(name).to_pylist()
+    nulls = sum(v is None for v in values)
+    return ["" if v is None else str(v) for v in values], nulls
+
+
+def _run_tests(predictions: list[str], tests: list[str | None], settings: dict[str, Any],
+               workers: int) -> tuple[list[bool | None], dict[str, Any]]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from editflow.metrics.sandbox import SandboxLimits, isolation, run_tests
+
+    box = settings.get("sandbox", {})
+    limits = SandboxLimits(timeout_s=float(box.get("timeout_s", 10)),
+                           memory_mb=int(box.get("memory_mb", 2048)),
+                           max_processes=int(box.get("max_processes", 32)))
+    todo = [i for i, t in enumerate(tests) if t is not None and t.strip()]
+    passed: list[bool | None] = [None] * len(tests)
+    statuses: dict[str, int] = {}
+
+    def one(i: int):
+        return i, run_tests(predictions[i], tests[i], limits)
+
+    # Threads suffice: each run is its own process; the threads only wait on it.
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for i, result in pool.map(one, todo):
+            passed[i] = result.passed
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+    info = {"isolation": isolation(), "timeout_s": limits.timeout_s, "memory_mb": limits.memory_mb,
+            "max_processes": limits.max_processes, "n_tested": len(todo), "statuses": statuses}
+    return passed, info
+
+
+def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], workers: int,
+                progress: bool = False):
+    """The scored table (input columns + metric columns, provenance in schema metadata)."""
+    import pyarrow as pa
+
+    from editflow.metrics import METRIC_COLUMNS, metric_versions
+    from editflow.metrics.batch import Pair, column_values, score_examples
+    from editflow.metrics.bleu import corpus_bleu
+    from editflow.metrics.tokenize import load_tokenizer
+
+    predictions, null_preds = _texts(table, "prediction")
+    references, null_refs = _texts(table, "reference")
+    tokenizer = load_tokenizer(tokenizer_spec)
+    t0 = time.monotonic()
+    pred_tokens = tokenizer.batch(predictions)
+    gold_tokens = tokenizer.batch(references)
+    pairs = [Pair(p, r, pt, gt) for p, r, pt, gt in zip(predictions, references, pred_tokens, gold_tokens)]
+    rows, stats = score_examples(pairs, workers=workers, progress=progress)
+    bleu, signature = corpus_bleu(predictions, references)
+
+    out = table
+    for name in METRIC_COLUMNS:
+        if name in out.column_names:  # rescoring a scores file: replace, never duplicate
+            out = out.drop_columns([name])
+        kind = pa.int64() if name in ("keystroke", "levenshtein", "lines_changed") else pa.float64()
+        out = out.append_column(name, pa.array(column_values(rows, name), type=kind))
+
+    sandbox_info = None
+    if "tests" in table.column_names:
+        from editflow.metrics.passk import pass_at_k_by_group
+
+        tests = table.column("tests").to_pylist()
+        passed, sandbox_info = _run_tests(predictions, tests, settings, workers)
+        groups = [str(x) for x in table.column("example_id").to_pylist()]
+        ks = [int(k) for k in settings.get("pass_k", [1])]
+        for name in ["passed"] + [f"pass@{k}" for k in ks]:
+            if name in out.column_names:
+                out = out.drop_columns([name])
+        out = out.append_column("passed", pa.array(passed, type=pa.bool_()))
+        for k, column in pass_at_k_by_group(groups, passed, ks).items():
+            out = out.append_column(f"pass@{k}", pa.array(column, type=pa.float64()))
+
+    details = {
+        "n_rows": table.num_rows, "null_predictions": null_preds, "null_references": null_refs,
+        "empty_predictions": sum(not t for t in pred_tokens),
+        "codebleu_failures": stats.codebleu_failures, "keystroke_skipped": stats.keystroke_skipped,
+        "sandbox": sandbox_info, "seconds": round(time.monotonic() - t0, 3),
+        "definitions": "docs/metrics.md",
+    }
+    # `seconds` varies run to run; keep it out of the metadata so reruns are byte-identical.
+    seconds = details.pop("seconds")
+    meta = dict(table.schema.metadata or {})
+    meta.update({
+        b"tokenizer": tokenizer.name.encode(),
+        b"corpus_bleu": json.dumps(round(bleu, 6)).encode(),
+        b"sacrebleu_signature": signature.encode(),
+        b"versions": json.dumps(metric_versions(), sort_keys=True).encode(),
+        b"editflow.score": json.dumps(details, sort_keys=True).encode(),
+    })
+    return out.replace_schema_metadata(meta), details, seconds, bleu, signature, tokenizer.name
+
+
+def run(args: argparse.Namespace) -> int:
+    from editflow.atomic import write_parquet
+    from editflow.config import section_from_args
+    from editflow.metrics.batch import default_workers
+
+    settings = section_from_args(args.config, args.settings, "evaluate")
+    spec = args.tokenizer if args.tokenizer is not None else settings.get("tokenizer")
+    workers = args.workers if args.workers is not None else int(settings.get("workers", 0))
+    workers = workers or default_workers()
+    try:
+        table = _read_predictions(args.inp)
+    except (FileNotFoundError, ValueError) as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        scored, details, seconds, bleu, signature, tok_name = score_table(
+            table, spec, settings, workers, progress=True)
+    except FileNotFoundError as exc:  # tokenizer not available offline
+        log.error("%s", exc)
+        return 2
+    write_parquet(scored, args.out)
+    log.info("scored %d rows in %.1fs with %d worker(s), tokenizer %s; corpus BLEU %.2f (%s); "
+             "codebleu failures %d, keystroke skipped %d -> %s", details["n_rows"], seconds, workers,
+             tok_name, bleu, signature, details["codebleu_failures"], details["keystroke_skipped"],
+             args.out)
+    return 0
