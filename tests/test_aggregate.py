@@ -274,3 +274,19 @@ def test_missing_provenance_falls_back_to_installed_versions(tmp_path):
     md = (tmp_path / "t/main.md").read_text()
     assert "installed now): sacrebleu " in md and "Tokenizer: not recorded" in md
     assert read_csv(tmp_path / "t/main.csv")[0]["corpus_bleu"] == ""
+
+
+def test_tables_html_is_the_markdown_escaped(aggregated):
+    page = (aggregated / "tables/tables.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert '<td class="r">65.00 ± 10.00<br><span class="ci">[' in page
+    assert "<h2>Provenance</h2>" in page and page.count("<h2>Provenance</h2>") == 1
+    assert "<code>nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3</code>" in page
+    assert "# Paired bootstrap significance" not in page and "<h1>Paired bootstrap significance</h1>" in page
+
+
+def test_markdown_to_html_escapes_and_splits_escaped_pipes():
+    from editflow.metrics.mdhtml import markdown_to_html
+    out = markdown_to_html("| a | b |\n|---|--:|\n| <script>x</script> | 1 \\| 2 |\n\n- `<b>` and *it*")
+    assert "<td>&lt;script&gt;x&lt;/script&gt;</td>" in out and '<td class="r">1 | 2</td>' in out
+    assert "<li><code>&lt;b&gt;</code> and <em>it</em></li>" in out

@@ -38,12 +38,12 @@ def _page(tmp_path, n=3):
 def test_examples_are_best_median_worst_by_edit_sim(tmp_path):
     page = _page(tmp_path)
     base = page.split('<section id="system-0">')[1].split("</section>")[0]
-    ids = re.findall(r'<article id="([^"]+)">', base)
+    ids = re.findall(r'<article id="[^"]+" data-example="([^"]+)">', base)
     assert ids == ["ex01", "ex02", "ex00"]        # edit_sim 90 (best), 50 (median), 10 (worst)
     assert "best by edit_sim — rank 1 of 5" in base and "worst by edit_sim — rank 5 of 5" in base
     ft = page.split('<section id="system-1">')[1]
     assert "m · nb-cell · finetuned 0-shot (run1)" in ft
-    assert re.findall(r'<article id="([^"]+)">', ft) == ["ex00", "ex02", "ex04"]  # ties: by example_id
+    assert re.findall(r'<article id="[^"]+" data-example="([^"]+)">', ft) == ["ex00", "ex02", "ex04"]  # ties: by example_id
 
 
 def test_untrusted_text_is_escaped(tmp_path):

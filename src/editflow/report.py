@@ -37,7 +37,9 @@ article { border: 1px solid #ddd; border-radius: 4px; padding: .6em .8em; margin
 .msg { background: #f5f5f0; padding: .3em .6em; white-space: pre-wrap; font-family: monospace; }
 table.metrics { border-collapse: collapse; font-size: .85em; margin: .4em 0; }
 table.metrics td, table.metrics th { border: 1px solid #ccc; padding: 1px 6px; text-align: right; }
-table.diff { font-family: monospace; font-size: .8em; border: 1px solid #bbb; border-collapse: collapse; }
+table.diff { font-family: monospace; font-size: .8em; border: 1px solid #bbb; border-collapse: collapse;
+             width: 100%; }
+table.diff td:nth-child(3), table.diff td:nth-child(6) { width: 50%; }
 table.diff td { padding: 0 4px; vertical-align: top; white-space: pre-wrap; }
 .diff_header { background: #e0e0e0; color: #555; text-align: right; }
 th.diff_header { text-align: center; padding: 2px 6px; }
@@ -109,9 +111,10 @@ def _diff_table(prediction: str, reference: str) -> str:
     return table.replace('nowrap="nowrap"', "")
 
 
-def _example_html(row: dict[str, Any], metrics: Sequence[str], position: int, m: int) -> str:
+def _example_html(row: dict[str, Any], metrics: Sequence[str], position: int, m: int, anchor: str) -> str:
     title = f"{position_label(position, m)} by {RANK_METRIC} — rank {position + 1} of {m}"
-    parts = [f'<article id="{html.escape(str(row["example_id"]), quote=True)}">',
+    example_id = html.escape(str(row["example_id"]), quote=True)
+    parts = [f'<article id="{anchor}-{position + 1}" data-example="{example_id}">',
              f"<h3>{html.escape(title)} · <code>{html.escape(str(row['example_id']))}</code>"
              + (' <span class="tag warn">truncated</span>' if row.get("truncated") else "") + "</h3>"]
     message = commit_message(row)
@@ -147,7 +150,7 @@ def render(score_paths: Sequence[str | Path], n: int) -> str:
         else:
             ranked = list(f.example_ids)
         positions = pick_positions(len(ranked), n)
-        body = [_example_html(f.rows[ranked[p]], metrics, p, len(ranked)) for p in positions]
+        body = [_example_html(f.rows[ranked[p]], metrics, p, len(ranked), anchor) for p in positions]
         sections.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>'
                         f"<p>{len(ranked)} examples in <code>{html.escape(f.path)}</code>; "
                         f"{len(positions)} shown, ranked by {RANK_METRIC} (ties by example_id).</p>\n"

@@ -1,5 +1,7 @@
-# Stage 7: aggregate tables and plots, example diffs, and the Snakemake --report.
-# (placeholder written by the lead; the report engineer owns this file)
+# Stage 7: aggregate tables and plots, example diffs, and what `snakemake --report` shows.
+#   all_scores() (common.smk) lists every scores file of the configured runs.
+# The report(...) flags below put the tables, plots and the example-diff page into
+# `snakemake --report report.html`; captions live in workflow/report/.
 
 
 rule aggregate:
@@ -7,10 +9,28 @@ rule aggregate:
         scores=all_scores,
         stats="results/dataset/stats.json",
     output:
-        main_md="results/tables/main.md",
-        main_csv="results/tables/main.csv",
+        tables=report("results/tables/tables.html", caption="../report/tables.rst",
+                      category="Results", labels={"table": "main and significance", "format": "HTML"}),
+        main_csv=report("results/tables/main.csv", caption="../report/main_csv.rst",
+                        category="Results", labels={"table": "main", "format": "CSV"}),
+        main_md=report("results/tables/main.md", caption="../report/main_md.rst",
+                       category="Results", labels={"table": "main", "format": "Markdown"}),
+        per_run=report("results/tables/per_run.csv", caption="../report/per_run.rst",
+                       category="Results", labels={"table": "per run", "format": "CSV"}),
+        significance_csv=report("results/tables/significance.csv", caption="../report/significance.rst",
+                                category="Results", labels={"table": "significance", "format": "CSV"}),
+        significance_md=report("results/tables/significance.md", caption="../report/significance.rst",
+                               category="Results", labels={"table": "significance", "format": "Markdown"}),
+        bars=report("results/plots/main_metrics.png", caption="../report/main_metrics.rst",
+                    category="Plots", labels={"plot": "headline metrics with 95% CIs"}),
+        distributions=report("results/plots/distributions.png", caption="../report/distributions.rst",
+                             category="Plots", labels={"plot": "per-example EditSim and BLEU"}),
     params:
         settings=settings("evaluate"),
+    threads: 1
+    resources:
+        mem_mb=res("evaluate", "mem_mb", 4000),
+        runtime=res("evaluate", "runtime", 60),
     log:
         "results/logs/aggregate.log",
     conda:
@@ -24,9 +44,14 @@ rule report_examples:
     input:
         scores=all_scores,
     output:
-        "results/report/examples.html",
+        report("results/report/examples.html", caption="../report/examples.rst",
+               category="Examples", labels={"page": "prediction vs reference diffs"}),
     params:
         n=config["report"]["n_examples"],
+    threads: 1
+    resources:
+        mem_mb=res("evaluate", "mem_mb", 4000),
+        runtime=res("evaluate", "runtime", 60),
     log:
         "results/logs/report_examples.log",
     conda:

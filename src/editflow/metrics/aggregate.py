@@ -7,7 +7,8 @@ bootstrap tests compare fine-tuned with base zero-shot and the shots settings wi
 other on the examples both scored. Resampling is seeded (evaluate.seed), so reruns write
 byte-identical files.
 
-Writes OUT_DIR/main.csv, main.md, per_run.csv, significance.csv, significance.md and
+Writes OUT_DIR/main.csv, main.md, per_run.csv, significance.csv, significance.md,
+tables.html (both Markdown tables as one page, for `snakemake --report`) and
 PLOTS_DIR/main_metrics.png, distributions.png.
 
 Example:
@@ -23,7 +24,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-TABLE_FILES = ("main.csv", "main.md", "per_run.csv", "significance.csv", "significance.md")
+TABLE_FILES = ("main.csv", "main.md", "per_run.csv", "significance.csv", "significance.md", "tables.html")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +77,11 @@ def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | No
     write_text(tables.to_csv(per_run, run_columns), out_dir / "per_run.csv")
     write_text(tables.to_csv(significance, sig_columns), out_dir / "significance.csv")
     write_text(tables.significance_markdown(significance, footer, n_samples), out_dir / "significance.md")
+    # The same Markdown as one HTML page: `snakemake --report` displays HTML, not Markdown.
+    from editflow.metrics.mdhtml import html_page
+    write_text(html_page("editflow results", [tables.main_markdown(main, metrics, footer),
+                                              tables.significance_markdown(significance, "", n_samples)]),
+               out_dir / "tables.html")
 
     if plots_dir is not None:
         from editflow.metrics import plots

@@ -282,7 +282,8 @@ def significance_markdown(rows: Sequence[dict[str, Any]], footer: str, n_samples
                 and (r["metric"] in HEADLINE or r["metric"].startswith("pass@"))]
         parts.append(md_table(["model", "task", "A vs B", "metric", "n", "A", "B", "Δ", "95% CI of Δ", "p"],
                               body, ["---"] * 4 + ["--:"] * 6))
-    parts.append("\n" + footer)
+    if footer:
+        parts.append("\n" + footer)
     return "\n".join(parts)
 
 
