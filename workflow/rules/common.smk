@@ -107,6 +107,19 @@ def tokenizer_for_dataset():
     return config["dataset"]["tokenizer"] or config["models"][0]["path"]
 
 
+# infer.smk: the adapter a fine-tuned checkpoint needs (none for base)
+def adapter_input(wildcards):
+    if wildcards.checkpoint == "base":
+        return []
+    return f"results/models/{wildcards.model}/{wildcards.task}/{wildcards.checkpoint}/adapter/adapter_config.json"
+
+
+# evaluate.smk: which tokenizer counts tokens for a prediction file
+def score_tokenizer(wildcards):
+    choice = config["evaluate"]["tokenizer"]
+    return model_path(wildcards.model) if choice == "model" else choice
+
+
 def train_runs():
     return range(1, config["train"]["runs"] + 1)
 

@@ -14,7 +14,7 @@ rule dataset:
         card=report("results/dataset/README.md", caption="../report/dataset.rst", category="Dataset"),
     params:
         settings=settings("dataset"),
-        tokenizer=tokenizer_for_dataset(),
+        tokenizer=lambda w: tokenizer_for_dataset(),
     threads: res("dataset", "threads", 2)
     resources:
         mem_mb=res("dataset", "mem_mb", 4000),

@@ -1,11 +1,6 @@
 # Stage 6: per-example metrics for each prediction file (aggregation: report.smk).
 
 
-def score_tokenizer(wildcards):
-    choice = config["evaluate"]["tokenizer"]
-    return model_path(wildcards.model) if choice == "model" else choice
-
-
 rule score:
     input:
         predictions="results/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet",

@@ -2,12 +2,6 @@
 # fine-tuned template. Resumable from the part files next to the output.
 
 
-def adapter_input(wildcards):
-    if wildcards.checkpoint == "base":
-        return []
-    return f"results/models/{wildcards.model}/{wildcards.task}/{wildcards.checkpoint}/adapter/adapter_config.json"
-
-
 rule infer:
     input:
         model=model_input,
