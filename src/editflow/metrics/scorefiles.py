@@ -19,9 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 # Per-example metrics in table order (DESIGN.md, "Metrics"); pass@k columns are added when present.
-METRICS: tuple[str, ...] = ("em", "em_normalized", "bleu", "codebleu", "edit_sim",
-                            "rouge_l_p", "rouge_l_r", "rouge_l_f",
-                            "keystroke", "levenshtein", "lines_changed")
+from editflow.metrics import METRIC_COLUMNS as METRICS  # noqa: E402  (the contract, defined by `score`)
 PASS_AT_K = re.compile(r"^pass@\d+$")
 LABELS: dict[str, str] = {
     "em": "EM", "em_normalized": "EM (norm.)", "bleu": "BLEU", "codebleu": "CodeBLEU",
@@ -115,7 +113,7 @@ def provenance_from_metadata(metadata: dict[bytes, bytes] | None) -> Provenance:
                              "editflow.versions", "libraries"))
     pairs: tuple[tuple[str, str], ...] = ()
     if isinstance(versions, dict):
-        pairs = tuple(sorted((str(k), str(v)) for k, v in versions.items()))
+        pairs = tuple(sorted((str(k), str(v)) for k, v in versions.items() if v not in (None, "")))
     try:
         bleu_value = float(bleu) if bleu is not None else None
     except (TypeError, ValueError):
