@@ -38,7 +38,8 @@ def corpus_bleu(predictions: list[str], references: list[str]) -> tuple[float, s
     from sacrebleu.metrics import BLEU
 
     metric = BLEU()
-    if not predictions:
+    if not predictions:  # nothing to score; still give the signature (needs one evaluation)
+        metric.corpus_score([""], [[""]])
         return 0.0, str(metric.get_signature())
     result = metric.corpus_score(list(predictions), [list(references)])
     return float(result.score), str(metric.get_signature())

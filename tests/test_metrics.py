@@ -1,0 +1,198 @@
+"""Every metric pinned to hand-computed values, including the edge cases (empty, identical,
+one token, unicode). The arithmetic is in the comments."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from editflow.metrics.bleu import corpus_bleu, sentence_bleu
+from editflow.metrics.codebleu_metric import codebleu
+from editflow.metrics.keystroke import (keystroke_distance, keystroke_distance_reference,
+                                        levenshtein, lines_changed)
+from editflow.metrics.match import exact_match, exact_match_normalized, normalize_code
+from editflow.metrics.passk import pass_at_k, pass_at_k_by_group
+from editflow.metrics.rouge import rouge_l, rouge_l_package
+from editflow.metrics.similarity import edit_sim
+
+W = str.split
+
+
+# ---- exact match -------------------------------------------------------------------------
+def test_exact_match():
+    assert exact_match(W("a b"), W("a b")) == 100.0
+    assert exact_match(W("a b"), W("a")) == 0.0
+    assert exact_match([], []) == 0.0            # empty gold or prediction -> 0
+    assert exact_match(W("x"), []) == 0.0
+    assert exact_match(["é"], ["é"]) == 100.0    # one token, unicode
+    assert exact_match(["é"], ["e"]) == 0.0
+
+
+def test_exact_match_normalized():
+    # keyword order, comments and spacing do not matter
+    assert exact_match_normalized("f(a=2, b=1)", "f(b=1,  a=2)  # swap") == 100.0
+    # nested calls are sorted too
+    assert exact_match_normalized("g(f(y=1, x=2), z=0)", "g(f(x=2, y=1), z=0)") == 100.0
+    assert exact_match_normalized("g(f(y=1, x=2), z=0)", "g(f(2, 1), z=0)") == 0.0
+    # docstrings dropped (module, def, async def, class)
+    assert exact_match_normalized('def f():\n    """doc"""\n    return 1\n', "def f():\n    return 1") == 100.0
+    assert exact_match_normalized('async def f():\n    "doc"\n    return 1', "async def f():\n    return 1") == 100.0
+    assert exact_match_normalized('"""module doc"""\nclass A:\n    """d"""\n    x = 1', "class A:\n    x = 1") == 100.0
+    # different code
+    assert exact_match_normalized("x = 1", "x = 2") == 0.0
+    # notebook magics parse and count
+    assert exact_match_normalized("%matplotlib inline\nx=1", "%matplotlib inline\nx = 1") == 100.0
+    assert exact_match_normalized("%matplotlib inline\nx=1", "x = 1") == 0.0
+    # unparsable: whitespace-normalized text comparison
+    assert normalize_code("def f(:\n  x") is None
+    assert exact_match_normalized("def f(:\n  x", "def  f(:\n\tx") == 100.0
+    assert exact_match_normalized("def f(:\n  x", "def f(:\n  y") == 0.0
+    # empty
+    assert exact_match_normalized("", "") == 0.0
+    assert exact_match_normalized("x = 1", "   \n") == 0.0
+    assert exact_match_normalized("s = 'é'", "s = 'é'  # ünïcode") == 100.0
+
+
+# ---- BLEU ------------------------------------------------------------------------------------
+def test_sentence_bleu_hand_computed():
+    # gold a b c d, pred a b c e: p1 = 3/4; method2 adds 1 to num and den for n >= 2:
+    # p2 = (2+1)/(3+1) = 3/4, p3 = (1+1)/(2+1) = 2/3, p4 = (0+1)/(1+1) = 1/2, BP = 1
+    expected = 100 * (0.75 * 0.75 * (2 / 3) * 0.5) ** 0.25
+    assert sentence_bleu(W("a b c d"), W("a b c e")) == pytest.approx(expected, abs=1e-9)
+    assert sentence_bleu(W("a b c d"), W("a b c d")) == pytest.approx(100.0)
+    # one token: auto re-weighting uses weights (1,) -> unigram precision 1
+    assert sentence_bleu(["x"], ["x"]) == pytest.approx(100.0)
+    # two tokens, one right: weights (1/2, 1/2): p1 = 1/2, p2 = (0+1)/(1+1) = 1/2 -> 50
+    assert sentence_bleu(W("a b"), W("a c")) == pytest.approx(50.0)
+    # brevity penalty: pred a b of gold a b c d: p1 = 1, p2 = (1+1)/(1+1) = 1, BP = exp(1 - 4/2)
+    assert sentence_bleu(W("a b c d"), W("a b")) == pytest.approx(100 * math.exp(-1.0))
+    assert sentence_bleu([], W("a")) == 0.0
+    assert sentence_bleu(W("a"), []) == 0.0
+    assert sentence_bleu(["日本"], ["日本"]) == pytest.approx(100.0)
+
+
+def test_corpus_bleu_records_signature():
+    score, signature = corpus_bleu(["a b c d"], ["a b c d"])
+    assert score == pytest.approx(100.0)
+    assert "tok:13a" in signature and "version:" in signature and "nrefs:1" in signature
+    assert corpus_bleu([], [])[0] == 0.0
+
+
+# ---- edit similarity ---------------------------------------------------------------------
+def test_edit_sim_hand_computed():
+    # "ab" vs "ac": LCS 1, indel distance 2, ratio = 1 - 2 / 4
+    assert edit_sim(["ab"], ["ac"]) == pytest.approx(50.0)
+    # tokens are space-joined: "a b" vs "a c" -> LCS "a " (2), distance 2, 1 - 2/6
+    assert edit_sim(W("a b"), W("a c")) == pytest.approx(100 * (1 - 2 / 6))
+    assert edit_sim(W("x y"), W("x y")) == 100.0
+    assert edit_sim(["日本"], ["日本語"]) == pytest.approx(100 * (1 - 1 / 5))
+    assert edit_sim([], ["a"]) == 0.0
+    assert edit_sim(["a"], []) == 0.0
+
+
+# ---- ROUGE-L ------------------------------------------------------------------------------
+def test_rouge_l_hand_computed():
+    # gold "a b . c" -> sentences [a b] [c]; pred [a c]. m = |{a,b,c}| = 3, n = |{a,c}| = 2;
+    # LCS([a b],[a c]) = {a}, LCS([c],[a c]) = {c}: union 2 -> r = 2/3, p = 1
+    p, r, f = rouge_l(W("a b . c"), W("a c"))
+    assert p == pytest.approx(100.0)
+    assert r == pytest.approx(200 / 3)
+    assert f == pytest.approx(100 * 2 * (2 / 3) / (5 / 3 + 1e-8))
+    # distinct words only (the package's exclusive=True): "a a a" vs "a" is perfect
+    assert rouge_l(W("a a a"), W("a")) == pytest.approx((100.0, 100.0, 100 * 2 / (2 + 1e-8)))
+    # identical, one token, unicode, empty
+    assert rouge_l(["é"], ["é"])[0] == pytest.approx(100.0)
+    assert rouge_l(W("x y"), W("z")) == (0.0, 0.0, 0.0)
+    assert rouge_l([], ["a"]) == (0.0, 0.0, 0.0)
+    assert rouge_l(["."], ["a"]) == (0.0, 0.0, 0.0)  # only a "." -> no sentence -> 0 (teco)
+
+
+def test_rouge_l_equals_the_package_on_random_code_like_tokens():
+    rng = random.Random(7)
+    vocab = ["np", ".", "array", "(", ")", "x", "=", "1", ",", "import", "as", "é", ". .", "a.b"]
+    for _ in range(400):
+        g = [rng.choice(vocab) for _ in range(rng.randint(0, 25))]
+        p = [rng.choice(vocab) for _ in range(rng.randint(0, 25))]
+        assert rouge_l(g, p) == pytest.approx(rouge_l_package(g, p), abs=1e-9)
+
+
+# ---- CodeBLEU -------------------------------------------------------------------------------
+def test_codebleu_matches_the_package_and_edges():
+    from codebleu import calc_codebleu
+
+    ref = "def f(a, b=2):\n    c = a + b\n    return c\n"
+    for pred in (ref, ref.replace("b=2", "b=3"), "def (", "x"):
+        expected = 100 * calc_codebleu([ref], [pred], "python")["codebleu"]
+        assert codebleu(ref, pred, ref.split(), pred.split()) == pytest.approx(expected, abs=1e-9)
+    assert codebleu(ref, ref, ref.split(), ref.split()) == pytest.approx(100.0)
+    assert codebleu(ref, "", ref.split(), []) == 0.0
+    assert codebleu("", ref, [], ref.split()) == 0.0
+    # the package counts a missing reference data flow as 1 (kept, documented): "x" vs "y"
+    # = 0.25 * (bleu 0 + weighted 0 + syntax 1 + dataflow->1)... syntax of "x" vs "y" matches
+    assert codebleu("x", "y", ["x"], ["y"]) == pytest.approx(
+        100 * calc_codebleu(["x"], ["y"], "python")["codebleu"])
+
+
+def test_codebleu_failure_is_none_not_a_crash(monkeypatch):
+    from editflow.metrics import codebleu_metric
+
+    def boom(*args, **kwargs):
+        raise RecursionError("deep")
+
+    monkeypatch.setattr(codebleu_metric, "codebleu_components", boom)
+    assert codebleu_metric.codebleu("x = 1", "x = 1", ["x"], ["x"]) is None
+
+
+# ---- edit costs -----------------------------------------------------------------------------
+def test_keystroke_hand_computed():
+    # type 3 chars: move the cursor there (4) + 3 adds
+    assert keystroke_distance("", "abc") == 7
+    # delete 3 chars one by one: 4 + 3 (cheaper than S + K K K + C(3) + E = 4 + 1 + 3 + 1)
+    assert keystroke_distance("abc", "") == 7
+    assert keystroke_distance("abc", "abc") == 0
+    assert keystroke_distance("", "") == 0
+    # one extra char: match "ab" (cursor stays away), C(4) + D(1), match "c"
+    assert keystroke_distance("abXc", "abc") == 5
+    assert keystroke_distance("abc", "abXc") == 5
+    # ten extra chars: C(4) + S(1) + 10 x K(0), C(min(10, 4)) + E(1) = 10 (< 4 + 10 deletes)
+    assert keystroke_distance("a0123456789b", "ab") == 10
+    # unicode counts characters: C(4) + D(1) + A(1)
+    assert keystroke_distance("é", "e") == 6
+    assert keystroke_distance("x = 1\ny = 2\n", "x = 1\ny = 3\n") == 6
+
+
+def test_keystroke_fast_kernel_equals_the_rules():
+    """The compiled DP with prefix/suffix trimming equals a direct recursion of the rules."""
+    rng = random.Random(3)
+    for _ in range(1500):
+        a = "".join(rng.choice("ab c\n(") for _ in range(rng.randint(0, 10)))
+        b = "".join(rng.choice("ab c\n(") for _ in range(rng.randint(0, 10)))
+        assert keystroke_distance(a, b) == keystroke_distance_reference(a, b), (a, b)
+    assert keystroke_distance("x" * 50, "y" * 50, max_cells=100) is None
+
+
+def test_levenshtein_and_lines_changed():
+    assert levenshtein("kitten", "sitting") == 3
+    assert levenshtein("", "abc") == 3
+    assert levenshtein("日本", "日本語") == 1
+    assert lines_changed("a\nb\nc", "a\nB\nc") == 2     # one line replaced: - b, + B
+    assert lines_changed("a\nb", "a\nb\nc") == 1
+    assert lines_changed("", "x\ny") == 2
+    assert lines_changed("a\nb\n", "a\nb") == 0         # splitlines: final newline is no line
+    assert lines_changed("same", "same") == 0
+
+
+# ---- pass@k ---------------------------------------------------------------------------------
+def test_pass_at_k_hand_computed():
+    assert pass_at_k(5, 0, 1) == 0.0
+    assert pass_at_k(5, 5, 1) == 100.0
+    assert pass_at_k(5, 2, 1) == pytest.approx(40.0)
+    # 1 - C(7,2)/C(10,2) = 1 - 21/45
+    assert pass_at_k(10, 3, 2) == pytest.approx(100 * (1 - 21 / 45))
+    assert pass_at_k(3, 2, 2) == 100.0                  # n - c < k: every pair has a pass
+    assert pass_at_k(1, 1, 2) is None                   # n < k: undefined
+    with pytest.raises(ValueError):
+        pass_at_k(2, 3, 1)
+    cols = pass_at_k_by_group(["a", "a", "b", "c"], [True, False, None, False], [1])
+    assert cols[1] == [50.0, 50.0, None, 0.0]
