@@ -7,13 +7,14 @@ example indices, as in the papers' paired tests (Koehn 2004; Efron & Tibshirani 
 """
 from __future__ import annotations
 
+import warnings
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 
 CONFIDENCE = 0.95
-_CHUNK = 200  # resamples per block: bounds memory at _CHUNK x n floats
+_CHUNK = 100  # resamples per block: bounds memory at a few _CHUNK x n arrays
 
 
 def rng_for(seed: int, *key: object) -> np.random.Generator:
@@ -23,19 +24,40 @@ def rng_for(seed: int, *key: object) -> np.random.Generator:
 
 
 def resampled_means(values: np.ndarray, n_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Means of `n_samples` resamples (with replacement) of the rows of `values`.
+    """Means of `n_samples` resamples (with replacement) of the rows of `values`: (B,) or (B, m).
 
-    `values` is (n,) or (n, m): the same row indices serve every column, so the m metrics
-    of one system (or the paired differences of m metrics) move together.
+    `values` is (n,) or (n, m): the same resampled rows serve every column, so the m metrics
+    of one system (or the paired differences of m metrics) move together. NaN cells (a metric
+    that does not apply to an example, e.g. pass@k without tests) are left out of their
+    column's mean; a resample with no applicable example gives NaN.
+    Each resample is held as counts per row, so a block of resamples is one count matrix
+    times the values (einsum: a fixed summation order, unlike threaded BLAS).
     """
     values = np.asarray(values, dtype=np.float64)
-    n = values.shape[0]
-    out = np.empty((n_samples,) + values.shape[1:], dtype=np.float64)
+    flat = values.ndim == 1
+    matrix = values[:, None] if flat else values
+    n = matrix.shape[0]
+    present = ~np.isnan(matrix)
+    filled = np.where(present, matrix, 0.0)
+    weights = present.astype(np.float64)
+    out = np.empty((n_samples, matrix.shape[1]), dtype=np.float64)
     for start in range(0, n_samples, _CHUNK):
         stop = min(start + _CHUNK, n_samples)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[start:stop] = values[idx].mean(axis=1)
-    return out
+        rows = stop - start
+        idx = rng.integers(0, n, size=(rows, n))
+        counts = np.bincount((idx + (np.arange(rows) * n)[:, None]).ravel(),
+                             minlength=rows * n).reshape(rows, n).astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start:stop] = np.einsum("bn,nm->bm", counts, filled) / np.einsum("bn,nm->bm", counts, weights)
+    return out[:, 0] if flat else out
+
+
+def _percentiles(means: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - confidence) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, as they should
+        low, high = np.nanpercentile(means, [100 * alpha, 100 * (1 - alpha)], axis=0)
+    return low, high
 
 
 def percentile_ci(values: np.ndarray, n_samples: int, rng: np.random.Generator,
@@ -49,10 +71,7 @@ def percentile_ci(values: np.ndarray, n_samples: int, rng: np.random.Generator,
     if values.shape[0] == 0:
         nan = np.full(width, np.nan)
         return nan, nan.copy()
-    means = resampled_means(values, n_samples, rng)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(means, [100 * alpha, 100 * (1 - alpha)], axis=0)
-    return low, high
+    return _percentiles(resampled_means(values, n_samples, rng), confidence)
 
 
 @dataclass(frozen=True)
@@ -87,16 +106,27 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_samples: int, rng: np.rando
     n, m = a.shape
     if n == 0:
         return [PairedResult(0, *([float("nan")] * 6)) for _ in range(m)]
-    diff = a - b
-    observed = diff.mean(axis=0)
+    diff = a - b                      # NaN where either system has no value: not a pair
+    paired = ~np.isnan(diff)
+    counts = paired.sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        observed = np.nanmean(diff, axis=0)
+        mean_a = np.nanmean(np.where(paired, a, np.nan), axis=0)
+        mean_b = np.nanmean(np.where(paired, b, np.nan), axis=0)
     means = resampled_means(diff, n_samples, rng)
     # A tolerance keeps exact ties (identical systems, constant differences) from flipping
     # on the last bit of a floating-point mean.
     tol = 1e-9 * np.maximum(1.0, np.abs(observed))
-    extreme = (np.abs(means - observed) >= np.abs(observed) - tol).sum(axis=0)
-    p = (1.0 + extreme) / (n_samples + 1.0)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(means, [100 * alpha, 100 * (1 - alpha)], axis=0)
-    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    return [PairedResult(n, float(mean_a[j]), float(mean_b[j]), float(observed[j]),
-                         float(low[j]), float(high[j]), float(min(p[j], 1.0))) for j in range(m)]
+    with np.errstate(invalid="ignore"):
+        extreme = (np.abs(means - observed) >= np.abs(observed) - tol).sum(axis=0)
+    p = np.minimum((1.0 + extreme) / (n_samples + 1.0), 1.0)
+    low, high = _percentiles(means, confidence)
+    out = []
+    for j in range(m):
+        if counts[j] == 0:
+            out.append(PairedResult(0, *([float("nan")] * 6)))
+        else:
+            out.append(PairedResult(int(counts[j]), float(mean_a[j]), float(mean_b[j]), float(observed[j]),
+                                    float(low[j]), float(high[j]), float(p[j])))
+    return out

@@ -55,16 +55,29 @@ class System:
     def example_ids(self) -> list[str]:
         return sorted({ex for f in self.files for ex in f.example_ids})
 
+    def matrix(self, metrics: Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """(example_ids, values): one row per example, one column per metric, each cell the
+        mean over the runs that scored it (NaN where none did)."""
+        ids = self.example_ids()
+        pos = {ex: i for i, ex in enumerate(ids)}
+        total = np.zeros((len(ids), len(metrics)))
+        count = np.zeros((len(ids), len(metrics)))
+        for f in self.files:
+            rows = np.fromiter((pos[ex] for ex in f.example_ids), dtype=np.int64, count=len(f.example_ids))
+            for j, metric in enumerate(metrics):
+                v = f.values.get(metric)
+                if v is None:
+                    continue
+                ok = ~np.isnan(v)
+                total[rows[ok], j] += v[ok]   # example ids are unique within a file
+                count[rows[ok], j] += 1
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return ids, np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
     def per_example(self, metric: str) -> dict[str, float]:
         """example_id -> the metric, averaged over the runs that scored the example."""
-        sums: dict[str, list[float]] = {}
-        for f in self.files:
-            if metric not in f.values:
-                continue
-            for ex, v in zip(f.example_ids, f.values[metric]):
-                if not math.isnan(v):
-                    sums.setdefault(ex, []).append(float(v))
-        return {ex: float(np.mean(vs)) for ex, vs in sorted(sums.items())}
+        ids, values = self.matrix([metric])
+        return {ex: float(v) for ex, v in zip(ids, values[:, 0]) if not math.isnan(v)}
 
     def run_means(self, metric: str) -> list[float]:
         out = []
@@ -113,13 +126,14 @@ def main_rows(systems: Sequence[System], metrics: Sequence[str], n_samples: int,
         }
         bleus = [f.provenance.corpus_bleu for f in s.files if f.provenance.corpus_bleu is not None]
         row["corpus_bleu"] = float(np.mean(bleus)) if len(bleus) == len(s.files) else math.nan
-        for metric in metrics:
+        # One set of resampled examples for every metric of the system.
+        _, values = s.matrix(metrics)
+        low, high = percentile_ci(values, n_samples, rng_for(seed, "ci", *s.key))
+        for j, metric in enumerate(metrics):
             run_means = s.run_means(metric)
             row[f"{metric}_mean"] = float(np.mean(run_means)) if run_means else math.nan
             row[f"{metric}_std"] = float(np.std(run_means, ddof=1)) if len(run_means) > 1 else math.nan
-            values = np.fromiter(s.per_example(metric).values(), dtype=np.float64)
-            low, high = percentile_ci(values, n_samples, rng_for(seed, "ci", *s.key, metric))
-            row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = float(low), float(high)
+            row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = float(low[j]), float(high[j])
         rows.append(row)
     return rows
 
@@ -163,12 +177,15 @@ def significance_rows(systems: Sequence[System], metrics: Sequence[str], n_sampl
     """Paired bootstrap of A - B per metric on the example_ids both systems scored."""
     rows = []
     for name, a, b in comparisons(systems):
-        for metric in metrics:
-            va, vb = a.per_example(metric), b.per_example(metric)
-            common = sorted(set(va) & set(vb))
-            xa = np.array([va[ex] for ex in common], dtype=np.float64)
-            xb = np.array([vb[ex] for ex in common], dtype=np.float64)
-            res = paired_bootstrap(xa, xb, n_samples, rng_for(seed, "paired", *a.key, *b.key, metric))[0]
+        ids_a, values_a = a.matrix(metrics)
+        ids_b, values_b = b.matrix(metrics)
+        common = sorted(set(ids_a) & set(ids_b))
+        pos_a = {ex: i for i, ex in enumerate(ids_a)}
+        pos_b = {ex: i for i, ex in enumerate(ids_b)}
+        xa = values_a[[pos_a[ex] for ex in common]].reshape(len(common), len(metrics))
+        xb = values_b[[pos_b[ex] for ex in common]].reshape(len(common), len(metrics))
+        results = paired_bootstrap(xa, xb, n_samples, rng_for(seed, "paired", *a.key, *b.key))
+        for metric, res in zip(metrics, results):
             rows.append({"model": a.model, "task": a.task, "comparison": name,
                          "system_a": f"{a.name} {a.shots}-shot", "system_b": f"{b.name} {b.shots}-shot",
                          "metric": metric, "n_paired": res.n, "mean_a": res.mean_a, "mean_b": res.mean_b,
