@@ -114,7 +114,7 @@ def write_stats(stats: dict[str, Any], path: Path) -> None:
 
 def _save(fig, path: Path) -> None:
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi=80, metadata={"Software": None})
 
 
 def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list[Path]:
@@ -128,7 +128,8 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
     k = kept_columns(meta, dec)
     tasks = [t for t in stats["funnel"] if t != "all_tasks"]
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig.subplots_adjust(left=0.33, right=0.97)
     steps = list(FUNNEL_STEPS)
     for i, t in enumerate(tasks):
         vals = [stats["funnel"][t]["removed"][s] for s in steps] + [stats["funnel"][t]["kept"]]
@@ -139,7 +140,6 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
     ax.set_xlabel("examples")
     ax.set_title("Filter funnel (each example counted at the first step that removes it)")
     ax.legend()
-    fig.tight_layout()
     _save(fig, plots / "funnel.png")
     written.append(plots / "funnel.png")
     plt.close(fig)
@@ -153,7 +153,6 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
     ax.set_ylabel("examples")
     ax.set_title(f"Examples per split and task ({stats['split_method']} split)")
     ax.legend()
-    fig.tight_layout()
     _save(fig, plots / "splits.png")
     written.append(plots / "splits.png")
     plt.close(fig)
@@ -171,17 +170,16 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
         ax.set_title(f"Distribution of {metric.replace('_', ' ')} (kept examples)")
         if any_data:
             ax.legend()
-        fig.tight_layout()
-        _save(fig, plots / f"{metric}.png")
+            _save(fig, plots / f"{metric}.png")
         written.append(plots / f"{metric}.png")
         plt.close(fig)
 
     top = stats["top_repositories"][:15]
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.35 * len(top) + 1)))
+    fig.subplots_adjust(left=0.4, right=0.97)
     ax.barh([r["repo"] for r in top][::-1], [r["examples"] for r in top][::-1])
     ax.set_xlabel("examples")
     ax.set_title("Top repositories by examples")
-    fig.tight_layout()
     _save(fig, plots / "top_repositories.png")
     written.append(plots / "top_repositories.png")
     plt.close(fig)

@@ -1,0 +1,120 @@
+"""Task views, vectorised prompt rendering and token counting (editflow.dataset)."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from editflow import cells, prompts
+from editflow.dataset import dedup as dd
+from editflow.dataset import split as sp
+from editflow.dataset.synthetic import edit_row, edits_table
+from editflow.dataset.tokens import HFCounter, WhitespaceCounter, make_counter, render_prompts, render_targets
+from editflow.dataset.views import build_views, changed_text, render_cells_array, select_cells
+
+
+def test_render_cells_array_matches_render_cells():
+    lists = [["a = 1", "b = 2\nc = 3"], [], None, ["x"]]
+    got = render_cells_array(pa.array(lists, pa.list_(pa.string()))).to_pylist()
+    assert got == [cells.render_cells(x or []) for x in lists]
+    sliced = pa.array(lists, pa.list_(pa.string())).slice(1)
+    assert render_cells_array(sliced).to_pylist() == ["", "", "# %%\nx"]
+
+
+def test_nb_cell_view_concatenates_ops_in_order():
+    old = ["import a", "x = 1", "y = 2", "z = 3"]
+    new = ["import a", "x = 10", "y = 2", "w = 0", "z = 3"]
+    row = edit_row(old_cells=old, new_cells=new)
+    assert [o["tag"] for o in row["cell_ops"]] == ["replace", "insert"]
+    views = build_views(edits_table([row]), ("nb-file", "nb-cell"))
+    nb_cell = views["nb-cell"].to_pylist()[0]
+    assert nb_cell["old_code"] == cells.render_cells(["x = 1"])       # the insert adds no old cell
+    assert nb_cell["target"] == cells.render_cells(["x = 10", "w = 0"])
+    assert nb_cell["changed_cells"] == 2
+    nb_file = views["nb-file"].to_pylist()[0]
+    assert nb_file["old_code"] == cells.render_cells(old)
+    assert nb_file["target"] == cells.render_cells(new)
+
+
+def test_insert_only_and_delete_only():
+    ins = edit_row(commit="c1", old_cells=["a"], new_cells=["a", "b"])
+    dele = edit_row(commit="c2", old_cells=["a", "b"], new_cells=["a"])
+    v = build_views(edits_table([ins, dele]), ("nb-cell",))["nb-cell"].to_pylist()
+    assert (v[0]["old_code"], v[0]["target"]) == ("", "# %%\nb")
+    assert (v[1]["old_code"], v[1]["target"]) == ("# %%\nb", "")
+
+
+def test_select_cells_clips_corrupt_ops():
+    cells_arr = pa.array([["a", "b"]], pa.list_(pa.string()))
+    ops = pa.array([[{"tag": "replace", "i1": 1, "i2": 9, "j1": 0, "j2": 0}]], pa.list_(
+        pa.struct([("tag", pa.string()), ("i1", pa.int32()), ("i2", pa.int32()), ("j1", pa.int32()), ("j2", pa.int32())])))
+    sel, n = select_cells(cells_arr, ops, "i1", "i2")
+    assert sel.to_pylist() == [["b"]] and n.tolist() == [1]
+
+
+def test_py_file_view_and_kinds():
+    nb = edit_row(path="a.ipynb")
+    py = edit_row(path="m.py", old_source="x = 1\n", new_source="x = 2\n")
+    views = build_views(edits_table([nb, py]), ("nb-file", "nb-cell", "py-file"))
+    assert [views[t].num_rows for t in ("nb-file", "nb-cell", "py-file")] == [1, 1, 1]
+    assert views["py-file"].to_pylist()[0]["old_code"] == "x = 1\n"
+    assert views["py-file"].to_pylist()[0]["changed_cells"] is None
+    assert changed_text(views["py-file"]) == ["x = 1\nx = 2"]
+
+
+@pytest.mark.parametrize("task", ["nb-file", "nb-cell", "py-file"])
+def test_vectorised_prompts_equal_render_prompt(task):
+    messages = ["fix {old_code} placeholder", "add a plot", ""]
+    codes = ["x = {1}", "", "def f():\n    return '{message}'"]
+    got = render_prompts(task, pa.array(messages), pa.array(codes)).to_pylist()
+    template = prompts.load_template("finetuned")
+    want = [prompts.render_prompt(template, task, prompts.Exemplar(message=m, old_code=c))
+            for m, c in zip(messages, codes)]
+    assert got == want
+    assert render_targets(task, pa.array(["y = 2"])).to_pylist() == [prompts.render_target(template, "y = 2")]
+
+
+def test_whitespace_counter():
+    assert WhitespaceCounter().count(pa.array(["a b  c", "", "x\ny", None])).tolist() == [3, 0, 2, 0]
+    assert isinstance(make_counter("whitespace"), WhitespaceCounter)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        make_counter("/nonexistent/tokenizer")
+
+
+def test_hf_counter_with_a_tokenizer_built_here(tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    tok = tokenizers.Tokenizer(WordLevel({"[UNK]": 0, "x": 1, "=": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    counter = make_counter(str(tmp_path))
+    assert isinstance(counter, HFCounter)
+    assert counter.count(pa.array(["x = 1", "x=1", ""])).tolist() == [3, 3, 0]
+
+
+def test_keep_first_keeps_oldest_of_each_key():
+    keys = pa.array(["a", "b", "a", "c", "b"])
+    age = np.array([5, 1, 2, 0, 3])
+    assert dd.keep_first([keys], age).tolist() == [False, True, True, True, False]
+
+
+def test_near_duplicate_pairs_and_components():
+    base = " ".join(f"tok{i}" for i in range(80))
+    texts = [base, base + " extra", "completely different words here " * 5, base.replace("tok3 ", "")]
+    cfg = dd.DedupConfig()
+    sig, valid = dd.signatures(texts, cfg)
+    pairs = dd.near_duplicate_pairs(sig, valid, cfg)
+    labels = dd.components(len(texts), pairs)
+    assert labels[0] == labels[1] == labels[3] == 0 and labels[2] == 2
+
+
+def test_repo_split_is_stable_when_repositories_are_added():
+    cfg = sp.SplitConfig()
+    repos = [f"o/r{i}" for i in range(50)]
+    before = sp.split_by_repo(repos, cfg)
+    after = sp.split_by_repo(repos + [f"n/x{i}" for i in range(30)], cfg)
+    assert all(after[r] == before[r] for r in repos)
+    assert set(before.values()) == {0, 1, 2}
+    other = sp.split_by_repo(repos, sp.SplitConfig(salt="other"))
+    assert other != before
