@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -122,10 +123,21 @@ SETTINGS = MineSettings(repo_name=REPO, license="mit", max_file_bytes=4000)
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus_repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
-    ids = build_corpus(root / "r.git")
-    report = mine(str(root / "r.git"), root / "e.parquet", root / "s.parquet", SETTINGS, workers=1)
+    return root / "r.git", build_corpus(root / "r.git")
+
+
+READERS = ["pygit2", "git-cat-file"] if shutil.which("git") else ["pygit2"]
+
+
+@pytest.fixture(scope="module", params=READERS)
+def corpus(corpus_repo, tmp_path_factory, request):
+    """The corpus mined with each blob reader: the outputs must not depend on it."""
+    repo, ids = corpus_repo
+    root = tmp_path_factory.mktemp(request.param)
+    os.symlink(repo, root / "r.git")
+    report = mine(str(repo), root / "e.parquet", root / "s.parquet", SETTINGS, workers=1, reader=request.param)
     edits = pq.read_table(root / "e.parquet")
     skips = pq.read_table(root / "s.parquet")
     return ids, report, edits, skips, root
@@ -231,10 +243,11 @@ def test_no_author_identity_stored(corpus):
     assert "ada@example.org" not in text
 
 
-def test_workers_give_identical_bytes(corpus, tmp_path):
+def test_workers_and_readers_give_identical_bytes(corpus, tmp_path):
     _, _, _, _, root = corpus
+    other = "pygit2" if root.name.startswith("git") else "auto"
     mine(str(root / "r.git"), tmp_path / "e.parquet", tmp_path / "s.parquet", SETTINGS, workers=2,
-         chunk_commits=1, min_parallel=1)
+         chunk_commits=1, min_parallel=1, reader=other)
     assert (tmp_path / "e.parquet").read_bytes() == (root / "e.parquet").read_bytes()
     assert (tmp_path / "s.parquet").read_bytes() == (root / "s.parquet").read_bytes()
 
@@ -254,7 +267,8 @@ def _loose(repo: pygit2.Repository, oid) -> Path:
     return Path(repo.path) / "objects" / h[:2] / h[2:]
 
 
-def test_missing_and_corrupt_objects_are_counted_not_fatal(tmp_path):
+@pytest.mark.parametrize("reader", READERS)
+def test_missing_and_corrupt_objects_are_counted_not_fatal(tmp_path, reader):
     b = RepoBuilder(tmp_path / "r.git")
     b.commit("Add files\n", {"ok.py": "a = 1\n", "gone.py": "b = 1\n", "rot.ipynb": nb(A0),
                              "packed.py": "c = 1\n" * 40})
@@ -279,7 +293,8 @@ def test_missing_and_corrupt_objects_are_counted_not_fatal(tmp_path):
     for i in range(16, len(data) - 24):
         data[i] ^= 0x5A
     pack.write_bytes(bytes(data))
-    report = mine(str(tmp_path / "r.git"), tmp_path / "e.parquet", tmp_path / "s.parquet", SETTINGS)
+    report = mine(str(tmp_path / "r.git"), tmp_path / "e.parquet", tmp_path / "s.parquet", SETTINGS,
+                  reader=reader)
     skips = pq.read_table(tmp_path / "s.parquet").to_pylist()
     assert Counter(s["reason"] for s in skips) == {"missing_object": 1, "corrupt_object": 2}
     assert {(s["path"], s["reason"]) for s in skips} == {

@@ -62,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
         path = prepare(args.repo, args.clone_dir, cfg["clone"])
         report = mine(path, Path(args.out), Path(args.skips) if args.skips else None, settings,
                       head_sha=args.head_sha, workers=workers,
-                      progress=True if args.progress else None, partial=cfg["clone"] == "partial")
-    except (CloneError, ValueError) as exc:
+                      progress=True if args.progress else None, partial=cfg["clone"] == "partial",
+                      reader=cfg["reader"])
+    except (CloneError, ValueError, RuntimeError) as exc:
         log.error("%s", exc)
         return 1
     print(json.dumps(report.as_dict(), sort_keys=True))

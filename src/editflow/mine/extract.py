@@ -10,7 +10,7 @@ import difflib
 from dataclasses import dataclass
 
 from editflow.cells import render_cells
-from editflow.mine.blobs import BlobCache, BlobSkip, Version
+from editflow.mine.blobs import BlobCache, BlobSkip, Version, make_catfile
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, relevant_changes
 from editflow.records import edit_id
@@ -23,6 +23,7 @@ class MineSettings:
     max_file_bytes: int = 20_000_000
     include_python: bool = True
     rename_similarity: int = 50
+    include_notebooks: bool = True  # not a config key: lets benchmarks time .py mining alone
 
 
 def skip_row(repo: str, commit: str | None, path: str | None, reason: str, detail: str) -> dict:
@@ -36,10 +37,14 @@ def cell_ops(old: list[str], new: list[str]) -> list[dict]:
 
 
 class Extractor:
-    def __init__(self, repo, settings: MineSettings) -> None:
+    def __init__(self, repo, settings: MineSettings, reader: str = "auto") -> None:
         self.repo = repo
         self.s = settings
-        self.cache = BlobCache(repo, settings.max_file_bytes)
+        self.cache = BlobCache(repo, settings.max_file_bytes, catfile=make_catfile(repo, reader))
+
+    def close(self) -> None:
+        if self.cache.catfile is not None:
+            self.cache.catfile.close()
 
     def commit_rows(self, commit_id: str) -> tuple[list[dict], list[dict]]:
         """(edit rows, skip rows) of one commit; never raises for bad repository data."""
@@ -54,7 +59,7 @@ class Extractor:
             tree = commit.tree
             parent_tree = self.repo[parents[0]].tree if parents else None
             changes, problems = relevant_changes(self.repo, parent_tree, tree, self.s.include_python,
-                                                 self.s.rename_similarity)
+                                                 self.s.rename_similarity, self.s.include_notebooks)
             message = commit.raw_message.decode("utf-8", "replace")
             commit_time = int(commit.commit_time)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:

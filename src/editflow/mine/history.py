@@ -12,9 +12,9 @@ from dataclasses import dataclass
 REGULAR_MODES = (0o100644, 0o100755)
 
 
-def kind_of(path: str, include_python: bool = True) -> str | None:
+def kind_of(path: str, include_python: bool = True, include_notebooks: bool = True) -> str | None:
     low = path.lower()
-    if low.endswith(".ipynb"):
+    if include_notebooks and low.endswith(".ipynb"):
         return "notebook"
     if include_python and low.endswith(".py"):
         return "python"
@@ -73,7 +73,8 @@ class Change:
     odd_path: bool = False
 
 
-def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_similarity: int):
+def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_similarity: int,
+                     include_notebooks: bool = True):
     """(changes, problems): the notebook/.py changes between two trees, sorted by path.
 
     `problems` lists (path, reason, detail) for entries that are not regular files.
@@ -88,7 +89,7 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
     deltas = list(diff.deltas)
     added_or_deleted = any(d.status in (DeltaStatus.ADDED, DeltaStatus.DELETED)
                            and (kind_of(_p(d.new_file if d.status == DeltaStatus.ADDED else d.old_file),
-                                        include_python))
+                                        include_python, include_notebooks))
                            for d in deltas)
     if added_or_deleted and parent_tree is not None:
         try:
@@ -100,7 +101,7 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
     changes: list[Change] = []
     problems: list[tuple[str, str, str]] = []
     for d in deltas:
-        changes_or_problem = _to_changes(d, include_python)
+        changes_or_problem = _to_changes(d, include_python, include_notebooks)
         for item in changes_or_problem:
             if isinstance(item, Change):
                 changes.append(item)
@@ -114,7 +115,7 @@ def _p(f) -> str:
     return decode_path(f.raw_path)[0]
 
 
-def _to_changes(d, include_python: bool):
+def _to_changes(d, include_python: bool, include_notebooks: bool):
     from pygit2.enums import DeltaStatus
 
     status = d.status
@@ -122,8 +123,8 @@ def _to_changes(d, include_python: bool):
     old_path, old_odd = decode_path(d.old_file.raw_path)
     has_old = status not in (DeltaStatus.ADDED, DeltaStatus.UNTRACKED)
     has_new = status != DeltaStatus.DELETED
-    old_kind = kind_of(old_path, include_python) if has_old else None
-    new_kind = kind_of(new_path, include_python) if has_new else None
+    old_kind = kind_of(old_path, include_python, include_notebooks) if has_old else None
+    new_kind = kind_of(new_path, include_python, include_notebooks) if has_new else None
     if old_kind is None and new_kind is None:
         return []
     for present, f, path in ((has_old, d.old_file, old_path), (has_new, d.new_file, new_path)):

@@ -20,14 +20,15 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from editflow.atomic import atomic_path
-from editflow.mine.extract import Extractor, MineSettings, skip_row
+from editflow.mine import worker
+from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1      # bump when the meaning of any column changes: forces a full re-mine
-CHUNK_COMMITS = 64      # commits per worker task: big enough to reuse the blob cache
+CHUNK_COMMITS = 16      # commits per worker task: reuses the blob cache, bounds memory in flight
 MIN_PARALLEL = 32       # fewer new commits than this are mined in-process
 
 
@@ -66,45 +67,33 @@ def resolve_head(repo, head_sha: str | None) -> str | None:
     return str(repo.head.peel(pygit2.Commit).id)
 
 
-# ---- worker side -------------------------------------------------------------------------
-_WORKER: Extractor | None = None
-
-
-def _init_worker(repo_path: str, settings: MineSettings) -> None:
-    global _WORKER
-    import pygit2
-
-    _WORKER = Extractor(pygit2.Repository(repo_path), settings)
-
-
-def _mine_chunk(commits: list[str]) -> list[tuple[list[dict], list[dict]]]:
-    assert _WORKER is not None
-    return [_WORKER.commit_rows(c) for c in commits]
-
-
+# ---- parallel extraction ---------------------------------------------------------------
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
-             chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL):
+             chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto"):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
     """
     if workers <= 1 or len(commits) < min_parallel:
-        _init_worker(repo_path, settings)
-        for part in _chunks(commits, chunk):
-            yield from _mine_chunk(part)
+        extractor = worker.init(repo_path, settings, reader)
+        try:
+            for part in _chunks(commits, chunk):
+                yield from worker.mine_chunk(part)
+        finally:
+            extractor.close()
         return
     size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
     ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(repo_path, settings)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
+                             initargs=(repo_path, settings, reader)) as pool:
         pending = []
         for part in _chunks(commits, size):  # at most 2 tasks per worker in flight: flat memory
-            pending.append(pool.submit(_mine_chunk, part))
+            pending.append(pool.submit(worker.mine_chunk, part))
             if len(pending) >= 2 * workers:
                 yield from pending.pop(0).result()
         for fut in pending:
@@ -137,7 +126,7 @@ def _remove_stale_temps(path: Path) -> None:
 def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettings,
          head_sha: str | None = None, workers: int = 1, progress: bool | None = None,
          partial: bool = False, chunk_commits: int = CHUNK_COMMITS,
-         min_parallel: int = MIN_PARALLEL) -> MineReport:
+         min_parallel: int = MIN_PARALLEL, reader: str = "auto") -> MineReport:
     import pygit2
 
     out = Path(out)
@@ -176,7 +165,7 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel)
+    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader)
     n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                              len(new), progress)
     counts: dict[str, int] = {}
@@ -200,7 +189,7 @@ def _prefetch(repo, commits: list[str], settings: MineSettings) -> None:
                 continue
             parent_tree = repo[commit.parent_ids[0]].tree if commit.parent_ids else None
             changes, _ = relevant_changes(repo, parent_tree, commit.tree, settings.include_python,
-                                          settings.rename_similarity)
+                                          settings.rename_similarity, settings.include_notebooks)
         except (KeyError, pygit2.GitError, ValueError):
             continue
         need.update(i for ch in changes for i in (ch.old_id, ch.new_id) if i)

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from editflow.records import EDIT_SCHEMA, SKIP_SCHEMA
 
 META_KEY = b"editflow.mine"
-ROW_GROUP_BYTES = 32 << 20
+ROW_GROUP_BYTES = 16 << 20
 ROW_GROUP_ROWS = 20_000
 WRITE_OPTIONS = {"compression": "zstd", "write_statistics": True}
 

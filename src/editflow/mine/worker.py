@@ -1,0 +1,29 @@
+"""What runs inside a mining worker process (kept free of the Parquet writer's imports).
+
+Each worker opens its own pygit2.Repository (libgit2 handles are not shared across
+processes) and one Extractor, whose blob cache serves every chunk the worker is given.
+"""
+from __future__ import annotations
+
+import atexit
+
+from editflow.mine.extract import Extractor, MineSettings
+
+_EXTRACTOR: Extractor | None = None
+
+
+def init(repo_path: str, settings: MineSettings, reader: str) -> Extractor:
+    global _EXTRACTOR
+    import pygit2
+
+    if _EXTRACTOR is not None:
+        _EXTRACTOR.close()
+    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader)
+    atexit.register(_EXTRACTOR.close)
+    return _EXTRACTOR
+
+
+def mine_chunk(commits: list[str]) -> list[tuple[list[dict], list[dict]]]:
+    """(edit rows, skip rows) of each commit of a contiguous slice of history."""
+    assert _EXTRACTOR is not None, "worker.init was not called"
+    return [_EXTRACTOR.commit_rows(c) for c in commits]
