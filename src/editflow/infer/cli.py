@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="base model: Hugging Face hub id or local directory")
     parser.add_argument("--model-name", help="the config's models[] entry (dtype, quantization, max_context) "
                         "and the `model` column; default: the entry whose path is --model, else its last path part")
+    parser.add_argument("--model-settings", help="the models[] entry as JSON (dtype, quantization, max_context); "
+                        "wins over looking --model-name up in --config")
     parser.add_argument("--adapter", help="LoRA adapter directory (PEFT); switches to the fine-tuned template")
     parser.add_argument("--checkpoint", help="base | run{k}, recorded in the output "
                         "(default: base, or the run{k} part of --adapter's path)")
@@ -61,21 +63,32 @@ def resolve_checkpoint(checkpoint: str | None, adapter: str | None) -> str:
     return checkpoint
 
 
-def model_entry(config_path: str | None, model_name: str | None, model_path: str) -> dict:
-    """The models[] entry for this run (by name, else by path); defaults when none matches."""
+def model_entry(config_path: str | None, model_name: str | None, model_path: str,
+                model_settings: str | None = None) -> dict:
+    """The models[] entry for this run: --model-settings, else by name (or path) in the config.
+
+    Snakemake rules pass only the infer section, so a name missing from the config file read
+    here (e.g. a cluster config's model while the default config is read) falls back to the
+    schema defaults with a warning rather than failing.
+    """
+    import json
+
     from editflow.config import ConfigError, load_config
 
+    if model_settings:
+        try:
+            entry = json.loads(model_settings)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--model-settings is not valid JSON: {exc}") from exc
+        return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path, **entry}
     models = load_config(config_path)["models"]
-    if model_name:
-        for spec in models:
-            if spec["name"] == model_name:
-                return spec
-        raise ConfigError(f"--model-name {model_name!r} is not in the config's models "
-                          f"({[m['name'] for m in models]}); add an entry or drop --model-name")
     for spec in models:
-        if spec["path"] == model_path:
+        if (model_name and spec["name"] == model_name) or (not model_name and spec["path"] == model_path):
             return spec
-    return {"name": Path(model_path.rstrip("/")).name, "path": model_path}
+    if model_name:
+        log.warning("--model-name %r is not in the config's models (%s): using default dtype/quantization/"
+                    "context; pass --model-settings or --config to set them", model_name, [m["name"] for m in models])
+    return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     section = section_from_args(args.config, args.settings, "infer")
     settings = InferSettings.from_section(section)
     checkpoint = resolve_checkpoint(args.checkpoint, args.adapter)
-    entry = model_entry(args.config, args.model_name, args.model)
+    entry = model_entry(args.config, args.model_name, args.model, args.model_settings)
     name = entry["name"]
     if not Path(args.dataset, "test.parquet").exists():
         from editflow.config import ConfigError

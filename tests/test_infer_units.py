@@ -79,3 +79,22 @@ def test_exemplars_come_from_train_deterministically(tmp_path):
         Shots(pool, 9, seed=0)
     with pytest.raises(DatasetError, match="val.parquet not found"):
         load_split(tmp_path, "val", "nb-cell")
+
+
+def test_model_entry_and_checkpoint_resolution():
+    from editflow.config import ConfigError
+    from editflow.infer.cli import model_entry, resolve_checkpoint
+
+    assert model_entry(None, "x", "some/dir", '{"dtype": "bfloat16", "quantization": "4bit"}') == {
+        "name": "x", "path": "some/dir", "dtype": "bfloat16", "quantization": "4bit"}
+    assert model_entry(None, "smollm2-135m", "p")["path"] == "resources/models/smollm2-135m-instruct"
+    assert model_entry(None, None, "resources/models/smollm2-135m-instruct")["name"] == "smollm2-135m"
+    assert model_entry(None, "unknown", "a/b/") == {"name": "unknown", "path": "a/b/"}
+    assert model_entry(None, None, "a/b/") == {"name": "b", "path": "a/b/"}
+    assert resolve_checkpoint(None, None) == "base"
+    assert resolve_checkpoint(None, "results/models/m/nb-cell/run3/adapter") == "run3"
+    assert resolve_checkpoint("run1", "x/adapter") == "run1"
+    with pytest.raises(ConfigError, match="pass --checkpoint"):
+        resolve_checkpoint(None, "x/adapter")
+    with pytest.raises(ConfigError, match="base model is checkpoint 'base'"):
+        resolve_checkpoint("run1", None)
