@@ -150,7 +150,7 @@ def render(score_paths: Sequence[str | Path], n: int) -> str:
         else:
             ranked = list(f.example_ids)
         positions = pick_positions(len(ranked), n)
-        body = [_example_html(f.rows[ranked[p]], metrics, p, len(ranked), anchor) for p in positions]
+        body = [_example_html(f.row(ranked[p]), metrics, p, len(ranked), anchor) for p in positions]
         sections.append(f'<section id="{anchor}"><h2>{html.escape(heading)}</h2>'
                         f"<p>{len(ranked)} examples in <code>{html.escape(f.path)}</code>; "
                         f"{len(positions)} shown, ranked by {RANK_METRIC} (ties by example_id).</p>\n"

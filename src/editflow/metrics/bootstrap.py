@@ -40,6 +40,7 @@ def resampled_means(values: np.ndarray, n_samples: int, rng: np.random.Generator
     present = ~np.isnan(matrix)
     filled = np.where(present, matrix, 0.0)
     weights = present.astype(np.float64)
+    complete = bool(present.all())
     out = np.empty((n_samples, matrix.shape[1]), dtype=np.float64)
     for start in range(0, n_samples, _CHUNK):
         stop = min(start + _CHUNK, n_samples)
@@ -47,8 +48,12 @@ def resampled_means(values: np.ndarray, n_samples: int, rng: np.random.Generator
         idx = rng.integers(0, n, size=(rows, n))
         counts = np.bincount((idx + (np.arange(rows) * n)[:, None]).ravel(),
                              minlength=rows * n).reshape(rows, n).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:stop] = np.einsum("bn,nm->bm", counts, filled) / np.einsum("bn,nm->bm", counts, weights)
+        sums = np.einsum("bn,nm->bm", counts, filled)
+        if complete:  # every resample holds exactly n examples
+            out[start:stop] = sums / n
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[start:stop] = sums / np.einsum("bn,nm->bm", counts, weights)
     return out[:, 0] if flat else out
 
 

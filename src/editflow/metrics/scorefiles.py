@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 # Per-example metrics in table order (DESIGN.md, "Metrics"); pass@k columns are added when present.
@@ -66,11 +67,21 @@ class ScoresFile:
     n_rows: int
     n_truncated: int
     provenance: Provenance
-    rows: dict[str, dict[str, Any]] = field(default_factory=dict)  # example_id -> its sample-0 row
+    table: pa.Table | None = field(default=None, repr=False)   # every row, for the example page
 
     @property
     def run(self) -> int | None:
         return run_number(self.checkpoint)
+
+    def row(self, example_id: str) -> dict[str, Any]:
+        """The example's row with the lowest `sample` (the one shown on the example page)."""
+        if self.table is None:
+            raise KeyError(example_id)
+        ids = pc.cast(self.table.column("example_id"), pa.string())
+        rows = self.table.filter(pc.equal(ids, example_id)).to_pylist()
+        if not rows:
+            raise KeyError(example_id)
+        return min(rows, key=lambda r: r.get("sample") or 0)
 
 
 def _decode_metadata(metadata: dict[bytes, bytes] | None) -> dict[str, Any]:
@@ -164,21 +175,24 @@ def load_scores(path: str | Path) -> ScoresFile:
         raise ScoresError(f"{path}: none of the metric columns {list(METRICS)}; "
                           f"run `editflow score` on the predictions first")
     model, task, shots, checkpoint = _identity(path, table)
-    data = table.to_pylist()
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in data:
-        grouped.setdefault(str(row["example_id"]), []).append(row)
-    example_ids = sorted(grouped)
-    values = {}
-    for metric in metrics:
-        per_example = []
-        for ex in example_ids:
-            xs = [r[metric] for r in grouped[ex] if r.get(metric) is not None]
-            per_example.append(float(np.mean(xs)) if xs else np.nan)
-        values[metric] = np.asarray(per_example, dtype=np.float64)
-    n_truncated = sum(1 for r in data if r.get("truncated"))
-    rows = {ex: min(grouped[ex], key=lambda r: r.get("sample") or 0) for ex in example_ids}
+    example_ids, values = _per_example(table, metrics)
+    n_truncated = 0
+    if "truncated" in table.column_names:
+        n_truncated = int(pc.sum(pc.cast(pc.fill_null(table.column("truncated"), False), pa.int64())).as_py() or 0)
     return ScoresFile(path=path, model=model, task=task, shots=shots, checkpoint=checkpoint,
-                      example_ids=example_ids, values=values, n_rows=len(data),
+                      example_ids=example_ids, values=values, n_rows=table.num_rows,
                       n_truncated=n_truncated,
-                      provenance=provenance_from_metadata(table.schema.metadata), rows=rows)
+                      provenance=provenance_from_metadata(table.schema.metadata), table=table)
+
+
+def _per_example(table: pa.Table, metrics: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Sorted example ids and each metric averaged over the example's samples (nulls skipped)."""
+    ids = pc.cast(table.column("example_id"), pa.string())
+    narrow = pa.table({"example_id": ids, **{m: pc.cast(table.column(m), pa.float64()) for m in metrics}})
+    if pc.count_distinct(ids).as_py() != table.num_rows:  # several samples per example
+        means = narrow.group_by("example_id", use_threads=False).aggregate([(m, "mean") for m in metrics])
+        narrow = pa.table({"example_id": means.column("example_id"),
+                           **{m: means.column(f"{m}_mean") for m in metrics}})
+    narrow = narrow.sort_by("example_id")
+    values = {m: narrow.column(m).to_numpy(zero_copy_only=False).astype(np.float64) for m in metrics}
+    return narrow.column("example_id").to_pylist(), values
