@@ -70,6 +70,8 @@ def normalize_code(code: str) -> str | None:
 def exact_match_normalized(gold: str, pred: str) -> float:
     if not gold.strip() or not pred.strip():
         return 0.0
+    if gold == pred:  # equal texts have equal normal forms (or are equal unparsable text)
+        return 100.0
     g, p = normalize_code(gold), normalize_code(pred)
     if g is None or p is None:
         g, p = " ".join(gold.split()), " ".join(pred.split())
