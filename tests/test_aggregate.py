@@ -169,9 +169,10 @@ def _three_systems(root: Path) -> list[Path]:
     ]
 
 
-@pytest.fixture
-def aggregated(tmp_path):
+@pytest.fixture(scope="module")
+def aggregated(tmp_path_factory):
     from editflow.metrics.aggregate import aggregate
+    tmp_path = tmp_path_factory.mktemp("aggregated")
     scores = _three_systems(tmp_path)
     aggregate([str(p) for p in scores], tmp_path / "tables", tmp_path / "plots", n_samples=B, seed=0)
     return tmp_path
