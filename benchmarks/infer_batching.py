@@ -1,0 +1,184 @@
+"""Batched generation vs the seeds' batch-1 loop, on the real prompt mix.
+
+The seeds (ipynb-edit) call `generate` once per test example. This script renders the same
+prompts `editflow infer` would (base template, k shots) and generates them twice with the
+same backend, stop strings and per-row budgets: one prompt at a time (the baseline), then
+in length-sorted, left-padded batches (editflow.infer.batching). It reports generated
+tokens per second for both, their ratio (`speedup`) and the share of examples whose greedy
+output is identical (`same_output_share`; padding can change fp32 arithmetic slightly).
+
+Prompts come from `--dataset` (default results/dataset) when its test split exists; else
+from a prompt mix derived in memory from the demo repositories' edit scripts
+(editflow.demo.Project: the same notebooks and commit messages the default DAG mines),
+and the JSON says which (`prompt_source`).
+
+Examples:
+    python benchmarks/infer_batching.py                      # CPU, SmolLM2-135M, a few minutes
+    python benchmarks/infer_batching.py --model deepseek-ai/deepseek-coder-1.3b-instruct \\
+        --device cuda --dtype bfloat16 --n 256 --batch-size 64
+The last line of the output is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from editflow.cells import render_cells
+from editflow.infer.batching import Request, plan_batches
+from editflow.infer.exemplars import Example, Shots, load_split
+from editflow.prompts import load_template, render_prompt
+
+
+def demo_examples(task: str, n: int, seed: int = 0) -> list[Example]:
+    """Examples of a task from the demo projects' scripted edits, made in memory (no git needed)."""
+    from editflow.demo import DATASETS, MODELS, Project
+
+    out: list[Example] = []
+    project_seed = seed
+    while len(out) < n:
+        rng = random.Random(project_seed)
+        project = Project(rng=rng, dataset=rng.choice(DATASETS), model=rng.choice(MODELS))
+        for step in range(40):
+            old, old_module = project.cells(), project.helper_module()
+            message = project.edit()
+            new, new_module = project.cells(), project.helper_module()
+            if task == "py-file":
+                if old_module == new_module:
+                    continue
+                old_code, target = old_module, new_module
+            elif old == new:
+                continue
+            elif task == "nb-file":
+                old_code, target = render_cells(old), render_cells(new)
+            else:
+                ops = [op for op in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes() if op[0] != "equal"]
+                old_code = render_cells([c for _, i1, i2, _, _ in ops for c in old[i1:i2]])
+                target = render_cells([c for _, _, _, j1, j2 in ops for c in new[j1:j2]])
+            out.append(Example(f"demo{project_seed}-{step:02d}", message, old_code, target))
+        project_seed += 1
+    rng = random.Random(seed)
+    rng.shuffle(out)
+    return out
+
+
+def load_prompts(args) -> tuple[list[str], str]:
+    """n prompts: the dataset's test split (then val, if the test split is smaller than n)
+    over the chosen tasks, shuffled with a fixed seed; else the demo-derived mix."""
+    template = load_template("base")
+    tasks = ["nb-file", "nb-cell", "py-file"] if args.task == "all" else [args.task]
+    if Path(args.dataset, "test.parquet").exists():
+        items = []
+        for split in ("test", "val"):
+            if Path(args.dataset, f"{split}.parquet").exists():
+                items += [(task, e) for task in tasks for e in load_split(args.dataset, split, task)]
+        random.Random(0).shuffle(items)
+        items = items[:args.n]
+        pools = {t: Shots(load_split(args.dataset, "train", t) if args.shots else [], args.shots, 0) for t in tasks}
+        source = f"{args.dataset} (test then val split, tasks {','.join(tasks)})"
+    else:
+        items = []
+        for task in tasks:
+            items += [(task, e) for e in demo_examples(task, args.n)]
+        random.Random(0).shuffle(items)
+        items = items[:args.n]
+        pools = {t: Shots(demo_examples(t, args.shots, seed=1000) if args.shots else [], args.shots, 0) for t in tasks}
+        source = f"demo-derived mix (no {args.dataset}/test.parquet; tasks {','.join(tasks)})"
+    return [render_prompt(template, task, e.exemplar(), [s.exemplar() for s in pools[task].draw(e.example_id)])
+            for task, e in items], source
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="resources/models/smollm2-135m-instruct")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--n", type=int, default=32, help="examples (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-batch-tokens", type=int, default=32768)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--task", default="all", choices=["all", "nb-cell", "nb-file", "py-file"],
+                        help="the tasks whose examples make the prompt mix (default: %(default)s)")
+    parser.add_argument("--shots", type=int, default=0)
+    parser.add_argument("--dataset", default="results/dataset")
+    parser.add_argument("--attn-implementation", default=None, choices=["sdpa", "eager"])
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args()
+
+    import torch
+
+    from editflow.infer.generate import load_hf_backend
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    stop = load_template("base").stop
+    t0 = time.perf_counter()
+    backend = load_hf_backend(args.model, adapter=None, merge_adapter=False, dtype=args.dtype, quantization="none",
+                              stop=stop, device=args.device, attn_implementation=args.attn_implementation)
+    load_s = time.perf_counter() - t0
+    prompts, source = load_prompts(args)
+    lengths = [backend.count_tokens(p) for p in prompts]
+    context = backend.context_window() or 2048
+    budgets = [min(args.max_new_tokens, context - n) for n in lengths]
+    print(f"{len(prompts)} prompts from {source}; prompt tokens min/median/max "
+          f"{min(lengths)}/{statistics.median(lengths):.0f}/{max(lengths)}", file=sys.stderr)
+
+    def sync():
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    backend.generate(prompts[:1], [4])  # warm-up
+    sync()
+    t0, c0 = time.perf_counter(), time.process_time()
+    single = [backend.generate([p], [b])[0][0] for p, b in zip(prompts, budgets)]
+    sync()
+    single_s, single_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"batch 1: {single_s:.1f} s", file=sys.stderr)
+
+    requests = [Request(i, n, b) for i, (n, b) in enumerate(zip(lengths, budgets))]
+    batches = plan_batches(requests, args.batch_size, args.max_batch_tokens)
+    batched = [None] * len(prompts)
+    sync()
+    t0, c0 = time.perf_counter(), time.process_time()
+    for batch in batches:
+        outs = backend.generate([prompts[r.index] for r in batch], [r.budget for r in batch])
+        for r, o in zip(batch, outs):
+            batched[r.index] = o[0]
+    sync()
+    batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"batched: {batched_s:.1f} s in {len(batches)} batches", file=sys.stderr)
+
+    single_tokens = sum(g.n_tokens for g in single)
+    batched_tokens = sum(g.n_tokens for g in batched)
+    same = sum(a.text == b.text for a, b in zip(single, batched)) / len(prompts)
+    result = {
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "benchmark": "infer_batching", "model": args.model, "device": args.device, "dtype": args.dtype,
+        "attn_implementation": args.attn_implementation or "default", "threads": torch.get_num_threads(),
+        "prompt_source": source, "task": args.task, "shots": args.shots, "n": len(prompts),
+        "batch_size": args.batch_size, "batches": len(batches), "max_new_tokens": args.max_new_tokens,
+        "prompt_tokens_median": statistics.median(lengths), "prompt_tokens_max": max(lengths),
+        "load_s": round(load_s, 2),
+        "baseline_seconds": round(single_s, 2), "baseline_tokens": single_tokens,
+        "baseline_tokens_per_s": round(single_tokens / single_s, 2),
+        "batched_seconds": round(batched_s, 2), "batched_tokens": batched_tokens,
+        "batched_tokens_per_s": round(batched_tokens / batched_s, 2),
+        "speedup": round((batched_tokens / batched_s) / (single_tokens / single_s), 2),
+        "same_output_share": round(same, 4),
+        # CPU seconds of this process: a fairer ratio when other jobs share the cores
+        "baseline_cpu_seconds": round(single_cpu, 2), "batched_cpu_seconds": round(batched_cpu, 2),
+        "speedup_cpu_time": round((batched_tokens / batched_cpu) / (single_tokens / single_cpu), 2),
+        "finish_reasons": {r: sum(g.finish_reason == r for g in batched) for r in ("stop", "eos", "length")},
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
