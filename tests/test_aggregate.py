@@ -291,3 +291,15 @@ def test_markdown_to_html_escapes_and_splits_escaped_pipes():
     out = markdown_to_html("| a | b |\n|---|--:|\n| <script>x</script> | 1 \\| 2 |\n\n- `<b>` and *it*")
     assert "<td>&lt;script&gt;x&lt;/script&gt;</td>" in out and '<td class="r">1 | 2</td>' in out
     assert "<li><code>&lt;b&gt;</code> and <em>it</em></li>" in out
+
+
+def test_dataset_line_from_editflow_stats_flags_demo_data():
+    from editflow.metrics.tables import dataset_lines
+    stats = {"demo_data": True, "split_method": "repository",
+             "inputs": {"repositories": 4, "commits": 160, "edits": 347},
+             "splits": {"test": {"by_task": {"nb-file": {"examples": 18}, "nb-cell": {"examples": 14}}}}}
+    lines = dataset_lines(stats)
+    assert lines[0] == ("- Dataset (stats.json): 4 repositories, 160 commits, 347 edits; split: repository; "
+                        "test examples per task: nb-cell 14, nb-file 18")
+    assert lines[1].startswith("- **Demo data**")
+    assert dataset_lines({**stats, "demo_data": False})[1:] == []

@@ -68,3 +68,25 @@ def test_cli_writes_the_page(tmp_path):
     assert out.read_text().count("<article ") == 4
     assert main(["report", "--scores", str(p), "--out", str(out), "--settings", '{"n_examples": 2}']) == 0
     assert out.read_text().count("<article ") == 2
+
+
+def test_markdown_mode_embeds_local_images_only(tmp_path):
+    from editflow.cli import main
+    (tmp_path / "plots").mkdir()
+    png = b"\x89PNG\r\n\x1a\nfake"
+    (tmp_path / "plots/funnel.png").write_bytes(png)
+    (tmp_path / "secret.png").write_bytes(png)
+    (tmp_path / "README.md").write_text(
+        "# card <x>\n\n> **demo** data\n\n| step | n |\n|---|---|\n| - kept | 3 |\n\n"
+        "![funnel](plots/funnel.png)\n![gone](plots/missing.png)\n![remote](http://x/y.png)\n"
+        "![up](../secret.png)\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub/README.md").write_text("![up](../secret.png)\n")
+    out = tmp_path / "card.html"
+    assert main(["report", "--markdown", str(tmp_path / "README.md"), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<title>card &lt;x&gt;</title>" in page and "<blockquote><strong>demo</strong> data</blockquote>" in page
+    assert page.count('src="data:image/png;base64,') == 1 and "<td>- kept</td>" in page
+    assert "<em>[gone]</em>" in page and "<em>[remote]</em>" in page and "http://" not in page
+    assert main(["report", "--markdown", str(tmp_path / "sub/README.md"), "--out", str(out)]) == 0
+    assert "base64" not in out.read_text()          # outside the card's folder: not embedded

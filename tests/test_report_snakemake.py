@@ -30,7 +30,7 @@ def all_scores(wildcards=None):
     return sorted(glob.glob("results/metrics/*/*/*shot/*.parquet"))
 include: "{REPO}/workflow/rules/report.smk"
 rule all:
-    input: "results/tables/main.md", "results/report/examples.html"
+    input: "results/tables/main.md", "results/report/examples.html", "results/report/dataset_card.html"
     default_target: True
 """
 
@@ -42,6 +42,7 @@ def test_snakemake_report_embeds_tables_plots_and_examples(tmp_path):
     make_scores(d / "0shot/run1.parquet", checkpoint="run1", n=6)
     (tmp_path / "results/dataset").mkdir(parents=True)
     (tmp_path / "results/dataset/stats.json").write_text('{"n_examples": 6}')
+    (tmp_path / "results/dataset/README.md").write_text("# editflow dataset card\n\n| split | n |\n|---|---|\n| test | 6 |\n")
     (tmp_path / "Snakefile").write_text(SNAKEFILE)
     (tmp_path / "config.yaml").write_text(
         "crawl: {source: local}\nevaluate: {bootstrap_samples: 50, seed: 0}\nreport: {n_examples: 3}\n")
@@ -51,14 +52,14 @@ def test_snakemake_report_embeds_tables_plots_and_examples(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     for name in ("tables/main.csv", "tables/main.md", "tables/per_run.csv", "tables/significance.csv",
                  "tables/significance.md", "tables/tables.html", "plots/main_metrics.png",
-                 "plots/distributions.png", "report/examples.html"):
+                 "plots/distributions.png", "report/examples.html", "report/dataset_card.html"):
         assert (tmp_path / "results" / name).stat().st_size > 0, name
     run = subprocess.run(snakemake[:-3] + ["--report", "report.html"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     for name in ("tables.html", "main.csv", "significance.csv", "main_metrics.png", "distributions.png",
-                 "examples.html"):
+                 "examples.html", "dataset_card.html"):
         assert f'"{name}"' in page or f"/{name}" in page, name
     # embedded as data URIs, so the page is self-contained
     assert re.search(r"data:text/html;[^\"']*base64,", page) and re.search(r"data:image/png;[^\"']*base64,", page)

@@ -8,9 +8,14 @@ the full prompt and raw output folded away. Everything model- or repository-made
 HTML-escaped: predictions are untrusted text. No scripts, no external resources, so the page
 embeds in `snakemake --report` and opens offline.
 
+With --markdown it instead renders a Markdown file (the dataset card) as one self-contained
+HTML page with its images embedded: the Snakemake report shows HTML inline, Markdown only as
+a download.
+
 Example:
   editflow report --scores results/metrics/smollm2-135m/nb-cell/*/*.parquet \\
       --out results/report/examples.html --n 8
+  editflow report --markdown results/dataset/README.md --out results/report/dataset_card.html
 """
 from __future__ import annotations
 
@@ -52,8 +57,12 @@ pre { background: #f8f8f8; padding: .5em; overflow-x: auto; font-size: .8em; whi
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scores", nargs="+", required=True, metavar="SCORES.parquet",
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--scores", nargs="+", metavar="SCORES.parquet",
                         help="scores files from `editflow score` (any order)")
+    source.add_argument("--markdown", metavar="FILE.md",
+                        help="instead: render this Markdown file (e.g. the dataset card) as one "
+                             "self-contained HTML page, its local images embedded")
     parser.add_argument("--out", default="results/report/examples.html", help="the HTML page to write")
     parser.add_argument("--n", type=int, default=None,
                         help="examples per system (default: report.n_examples of the config)")
@@ -171,6 +180,13 @@ def run(args: argparse.Namespace) -> int:
     from editflow.atomic import write_text
     from editflow.config import ConfigError, section_from_args
 
+    if args.markdown:
+        from editflow.metrics.mdhtml import markdown_file_to_html
+        if not Path(args.markdown).is_file():
+            raise ConfigError(f"--markdown {args.markdown}: file not found")
+        write_text(markdown_file_to_html(args.markdown), args.out)
+        log.info("wrote %s from %s", args.out, args.markdown)
+        return 0
     n = args.n
     if n is None:
         n = int(section_from_args(args.config, args.settings, "report")["n_examples"])

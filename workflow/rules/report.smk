@@ -58,3 +58,22 @@ rule report_examples:
         "../envs/eval.yaml"
     shell:
         "editflow report --scores {input.scores} --out {output} --n {params.n} > {log} 2>&1"
+
+
+rule dataset_card_html:
+    input:
+        card="results/dataset/README.md",
+        stats="results/dataset/stats.json",
+    output:
+        report("results/report/dataset_card.html", caption="../report/dataset_card.rst",
+               category="Dataset", labels={"page": "dataset card"}),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    log:
+        "results/logs/dataset_card_html.log",
+    conda:
+        "../envs/eval.yaml"
+    shell:
+        "editflow report --markdown {input.card} --out {output} > {log} 2>&1"

@@ -341,7 +341,27 @@ def provenance_footer(systems: Sequence[System], n_samples: int, seed: int,
 
 
 def dataset_lines(stats: dict[str, Any], limit: int = 30) -> list[str]:
-    """A few scalar entries of the dataset's stats.json (top level and one level down)."""
+    """What the tables were computed on, from the dataset's stats.json (editflow.dataset's
+    layout when it is there, else a few scalar entries)."""
+    try:
+        return _known_dataset_lines(stats)
+    except (KeyError, TypeError, AttributeError):
+        return _generic_dataset_lines(stats, limit)
+
+
+def _known_dataset_lines(stats: dict[str, Any]) -> list[str]:
+    inputs, test = stats["inputs"], stats["splits"]["test"]
+    per_task = ", ".join(f"{task} {v['examples']}" for task, v in sorted(test["by_task"].items()))
+    lines = [f"- Dataset (stats.json): {inputs['repositories']} repositories, {inputs['commits']} commits, "
+             f"{inputs['edits']} edits; split: {stats.get('split_method', '?')}; "
+             f"test examples per task: {per_task}"]
+    if stats.get("demo_data"):
+        lines.append("- **Demo data**: the dataset comes from the generated demo repositories, not from real "
+                     "developer history; these numbers test the pipeline, they are not results (dataset card).")
+    return lines
+
+
+def _generic_dataset_lines(stats: dict[str, Any], limit: int) -> list[str]:
     flat: list[tuple[str, Any]] = []
     for key, value in sorted(stats.items()):
         if isinstance(value, dict):
