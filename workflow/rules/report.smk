@@ -10,7 +10,7 @@ rule aggregate:
         stats="results/dataset/stats.json",
     output:
         tables=report("results/tables/tables.html", caption="../report/tables.rst",
-                      category="Results", labels={"table": "main and significance", "format": "HTML"}),
+                      category="Results", labels={"table": "all tables", "format": "HTML"}),
         main_csv=report("results/tables/main.csv", caption="../report/main_csv.rst",
                         category="Results", labels={"table": "main", "format": "CSV"}),
         main_md=report("results/tables/main.md", caption="../report/main_md.rst",
