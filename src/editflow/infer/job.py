@@ -18,7 +18,7 @@ from editflow.atomic import write_parquet
 from editflow.infer.batching import Request, plan_batches
 from editflow.infer.exemplars import Example, Shots, load_split, test_examples
 from editflow.infer.postprocess import clean_output
-from editflow.infer.resume import PartStore, fingerprint
+from editflow.infer.resume import PartStore, fingerprint, weights_signature
 from editflow.infer.schema import to_table
 from editflow.infer.settings import InferSettings, generation_json
 from editflow.prompts import Template, load_template, render_prompt
@@ -107,7 +107,8 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
     requests = [Request(i, p.prompt_tokens, min(settings.max_new_tokens, p.room))
                 for i, p in enumerate(prompts) if not p.truncated]
     batches = plan_batches(requests, settings.batch_size, settings.max_batch_tokens, settings.n_samples)
-    key = fingerprint(gen, spec.model_path, spec.adapter, spec.model_name, spec.checkpoint, spec.task,
+    key = fingerprint(gen, spec.model_path, weights_signature(spec.model_path), spec.adapter,
+                      weights_signature(spec.adapter), spec.model_name, spec.checkpoint, spec.task,
                       spec.quantization, [[prompts[r.index].prompt for r in b] for b in batches])
     store = PartStore(spec.out, key)
     resumed = len(store.finished())

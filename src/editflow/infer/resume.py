@@ -31,6 +31,28 @@ def fingerprint(*parts: object) -> str:
     return h.hexdigest()
 
 
+def weights_signature(path: str | None) -> object:
+    """What identifies a model or adapter directory's weights for the fingerprint.
+
+    Adapters are small: their weight files are hashed. Base model files are large: their
+    names, sizes and modification times stand in. A hub id is its own signature.
+    """
+    if not path:
+        return None
+    folder = Path(path)
+    if not folder.is_dir():
+        return str(path)
+    sig = []
+    for f in sorted(folder.iterdir()):
+        if f.suffix in (".safetensors", ".bin", ".json") and f.is_file():
+            st = f.stat()
+            if st.st_size <= 64 * 1024 * 1024:
+                sig.append([f.name, hashlib.sha256(f.read_bytes()).hexdigest()])
+            else:
+                sig.append([f.name, st.st_size, st.st_mtime_ns])
+    return sig
+
+
 class PartStore:
     def __init__(self, out_path: str | Path, key: str):
         out_path = Path(out_path)
