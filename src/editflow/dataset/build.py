@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -413,11 +414,17 @@ def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[st
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
+        clock = time.perf_counter()
         skip_counts = count_skips([Path(p) for p in skips])
         p1 = pass1([Path(p) for p in edits], settings, counter, tmp, batch_size)
+        log.info("pass 1 (views, filters, tokens, MinHash): %d edits in %.1f s", p1.edits, time.perf_counter() - clock)
+        clock = time.perf_counter()
         meta = pq.read_table(tmp / "candidates.parquet", columns=META_COLUMNS)
         dec = decide(meta, settings, tmp, p1.n_sig)
+        log.info("dedup and split: %d candidates in %.1f s", meta.num_rows, time.perf_counter() - clock)
+        clock = time.perf_counter()
         sizes = write_splits(tmp, out, dec, batch_size, bucket_rows)
+        log.info("sorted split files written in %.1f s", time.perf_counter() - clock)
         stats = st.compute_stats(meta, dec, p1, settings, section, skip_counts, counter.name, sizes)
         if plots:  # tests that do not look at plots skip them (matplotlib is the slow part)
             st.write_plots(meta, dec, stats, out / "plots")

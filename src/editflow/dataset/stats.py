@@ -138,7 +138,7 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
     ax.set_yticklabels([f"removed: {s}" for s in steps] + ["kept"])
     ax.invert_yaxis()
     ax.set_xlabel("examples")
-    ax.set_title("Filter funnel (each example counted at the first step that removes it)")
+    ax.set_title("Filter funnel (counted at the first removing step)")
     ax.legend()
     _save(fig, plots / "funnel.png")
     written.append(plots / "funnel.png")

@@ -63,49 +63,58 @@ WORDS = ("model data train loss plot fix add update refactor tune learning rate 
 
 
 def _code_lines(rng: random.Random, n: int, salt: int) -> list[str]:
-    return [f"{rng.choice(WORDS)}_{salt}_{i} = {rng.choice(WORDS)}({rng.randint(0, 99)})" for i in range(n)]
+    w = WORDS
+    return [f"{w[rng.randrange(len(w))]}_{salt}_{i} = {w[rng.randrange(len(w))]}({rng.randrange(100)})"
+            for i in range(n)]
 
 
 def random_edits(n: int, n_repos: int, seed: int = 0, start: int = 0) -> pa.Table:
     """n varied edits over n_repos repositories: ~70% notebooks, ~30% Python files.
 
-    Some are filtered (short messages, no code change, big edits), some are exact copies in
-    a "fork" repository, so every stage of the build has work to do.
+    About half are filtered (short messages, no code change, big edits, added files), and
+    every 50th notebook edit is an exact copy of an earlier one in another repository (a
+    fork), so every stage of the build has work to do. Cell ops are known by construction.
     """
     rng = random.Random(seed * 1_000_003 + start)
     rows = []
+    w = WORDS
     for k in range(start, start + n):
-        repo = f"owner{(k * 7919) % n_repos}/repo{(k * 7919) % n_repos}"
+        rid = (k * 7919) % n_repos
+        repo = f"owner{rid}/repo{rid}"
         commit = f"{k // 3:040x}"
-        msg_len = rng.choice((1, 2, 4, 6, 8))
-        message = " ".join(rng.choice(WORDS) for _ in range(msg_len))
+        message = " ".join(w[rng.randrange(len(w))] for _ in range(rng.choice((1, 2, 4, 6, 8))))
         if rng.random() < 0.7:
-            cells = ["\n".join(_code_lines(rng, rng.randint(1, 4), k)) for _ in range(rng.randint(2, 6))]
+            src = k - 1 if k % 50 == 0 and k > start else k   # fork copy of the previous edit's code
+            crng = random.Random(src)
+            cells = ["\n".join(_code_lines(crng, crng.randint(1, 4), src)) for _ in range(crng.randint(2, 6))]
             new = list(cells)
-            j = rng.randrange(len(new))
-            r = rng.random()
+            j = crng.randrange(len(new))
+            r = crng.random()
             if r < 0.1:
-                pass  # outputs-only edit: no code change
+                ops = []  # outputs-only edit: no code change
             elif r < 0.2:
-                new.insert(j, "\n".join(_code_lines(rng, 2, k + 1)))
+                new.insert(j, "\n".join(_code_lines(crng, 2, src + 1)))
+                ops = [{"tag": "insert", "i1": j, "i2": j, "j1": j, "j2": j + 1}]
             else:
-                new[j] = new[j] + "\n" + "\n".join(_code_lines(rng, rng.randint(1, 3), k + 2))
-            ops = cell_ops(cells, new)
-            rows.append({"edit_id": records.edit_id(repo, commit, f"nb{k % 5}.ipynb"), "repo": repo,
+                new[j] = new[j] + "\n" + "\n".join(_code_lines(crng, crng.randint(1, 3), src + 2))
+                ops = [{"tag": "replace", "i1": j, "i2": j + 1, "j1": j, "j2": j + 1}]
+            path = f"nb{k % 5}.ipynb"
+            rows.append({"edit_id": records.edit_id(repo, commit, path), "repo": repo,
                          "commit": commit, "parent": None, "commit_time": 1_500_000_000 + k,
-                         "message": message, "path": f"nb{k % 5}.ipynb", "old_path": f"nb{k % 5}.ipynb",
+                         "message": message, "path": path, "old_path": path,
                          "change_type": "modified", "kind": "notebook", "old_source": "{}", "new_source": "{}",
                          "old_cells": cells, "new_cells": new, "cell_ops": ops,
-                         "lines_added": rng.randint(0, 100), "lines_deleted": rng.randint(0, 20),
-                         "hunks": rng.randint(1, 9), "license": rng.choice(("mit", "apache-2.0", None))})
+                         "lines_added": rng.randrange(100), "lines_deleted": rng.randrange(20),
+                         "hunks": rng.randint(1, 9), "license": ("mit", "apache-2.0", None)[k % 3]})
         else:
             lines = _code_lines(rng, rng.randint(3, 12), k)
             new = list(lines)
             new[rng.randrange(len(new))] = _code_lines(rng, 1, k + 3)[0]
-            rows.append({"edit_id": records.edit_id(repo, commit, f"m{k % 4}.py"), "repo": repo,
+            path = f"m{k % 4}.py"
+            rows.append({"edit_id": records.edit_id(repo, commit, path), "repo": repo,
                          "commit": commit, "parent": None, "commit_time": 1_500_000_000 + k,
-                         "message": message, "path": f"m{k % 4}.py", "old_path": f"m{k % 4}.py",
-                         "change_type": rng.choice(("modified",) * 9 + ("added",)), "kind": "python",
+                         "message": message, "path": path, "old_path": path,
+                         "change_type": "added" if k % 10 == 0 else "modified", "kind": "python",
                          "old_source": "\n".join(lines) + "\n", "new_source": "\n".join(new) + "\n",
                          "old_cells": None, "new_cells": None, "cell_ops": None,
                          "lines_added": 1, "lines_deleted": 1, "hunks": 1, "license": "mit"})
