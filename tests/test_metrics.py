@@ -108,6 +108,14 @@ def test_rouge_l_hand_computed():
     assert rouge_l(["."], ["a"]) == (0.0, 0.0, 0.0)  # only a "." -> no sentence -> 0 (teco)
 
 
+def test_rouge_l_refuses_gigantic_tables(monkeypatch):
+    from editflow.metrics import rouge
+
+    monkeypatch.setattr(rouge, "MAX_TABLE_CELLS", 20)
+    assert rouge.rouge_l(W("a b c d e"), W("a b c d e")) == (None, None, None)  # 6 x 6 > 20
+    assert rouge.rouge_l(W("a b . c d"), W("a b c")) != (None, None, None)      # 3 x 4 <= 20
+
+
 def test_rouge_l_equals_the_package_on_random_code_like_tokens():
     rng = random.Random(7)
     vocab = ["np", ".", "array", "(", ")", "x", "=", "1", ",", "import", "as", "é", ". .", "a.b"]

@@ -33,11 +33,13 @@ class BatchStats:
     n: int = 0
     codebleu_failures: int = 0
     keystroke_skipped: int = 0
+    rouge_skipped: int = 0
 
     def add(self, other: "BatchStats") -> None:
         self.n += other.n
         self.codebleu_failures += other.codebleu_failures
         self.keystroke_skipped += other.keystroke_skipped
+        self.rouge_skipped += other.rouge_skipped
 
 
 @dataclass
@@ -80,6 +82,7 @@ def score_chunk(pairs: list[Pair]) -> ScoredChunk:
         out.stats.n += 1
         out.stats.codebleu_failures += row["codebleu"] is None
         out.stats.keystroke_skipped += row["keystroke"] is None
+        out.stats.rouge_skipped += row["rouge_l_f"] is None
         out.rows.append(row)
     return out
 
@@ -118,6 +121,8 @@ def score_examples(pairs: list[Pair], workers: int = 1, chunk_size: int = 64,
     else:
         import multiprocessing
 
+        # The fork below follows any Hugging Face tokenization: say so, instead of a warning per worker.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         warm_up()
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         results = pool.map(score_chunk, chunks)

@@ -74,14 +74,24 @@ def _encode(sentences: list[list[str]], vocab: dict[str, int]) -> tuple[np.ndarr
     return np.asarray(ids, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
 
 
-def rouge_l(gold_tokens: list[str], pred_tokens: list[str]) -> tuple[float, float, float]:
-    """(precision, recall, F1) x 100 of teco's ROUGE-L on the space-joined tokens."""
+# One LCS table (int32) above this many cells (400 MB) is not built: the scores are None.
+MAX_TABLE_CELLS = 100_000_000
+
+
+def rouge_l(gold_tokens: list[str], pred_tokens: list[str]) -> tuple[float, float, float] | tuple[None, None, None]:
+    """(precision, recall, F1) x 100 of teco's ROUGE-L on the space-joined tokens.
+
+    (None, None, None) when one (reference sentence, prediction sentence) table would exceed
+    MAX_TABLE_CELLS (the package itself would need tens of gigabytes there).
+    """
     if not gold_tokens or not pred_tokens:
         return 0.0, 0.0, 0.0
     ref = _sentences(" ".join(gold_tokens))
     hyp = _sentences(" ".join(pred_tokens))
     if not ref or not hyp:
         return 0.0, 0.0, 0.0
+    if (max(map(len, ref)) + 1) * (max(map(len, hyp)) + 1) > MAX_TABLE_CELLS:
+        return None, None, None
     vocab: dict[str, int] = {}
     ref_ids, ref_off = _encode(ref, vocab)
     hyp_ids, hyp_off = _encode(hyp, vocab)

@@ -137,6 +137,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
         "n_rows": table.num_rows, "null_predictions": null_preds, "null_references": null_refs,
         "empty_predictions": sum(not t for t in pred_tokens),
         "codebleu_failures": stats.codebleu_failures, "keystroke_skipped": stats.keystroke_skipped,
+        "rouge_skipped": stats.rouge_skipped,
         "sandbox": sandbox_info, "seconds": round(time.monotonic() - t0, 3),
         "definitions": "docs/metrics.md",
     }
