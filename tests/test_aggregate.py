@@ -21,7 +21,7 @@ B = 200  # bootstrap resamples in tests: enough for the hand-checked cases, fast
 def make_scores(path: Path, *, model="m", task="nb-cell", shots=0, checkpoint="base",
                 metrics: dict[str, list[float]] | None = None, n=4, truncated=(), predictions=None,
                 prompts=None, references=None, ids=None, with_identity_columns=True,
-                metadata: dict | None = None) -> Path:
+                metadata: dict | None = None, finish_reasons=None) -> Path:
     """A scores file as `editflow score` writes it, with chosen per-example metric values."""
     metrics = metrics or {}
     ids = ids or [f"ex{i:02d}" for i in range(n)]
@@ -38,6 +38,8 @@ def make_scores(path: Path, *, model="m", task="nb-cell", shots=0, checkpoint="b
         prompt_tokens=[10] * n, output_tokens=[5] * n,
         truncated=[i in truncated for i in range(n)],
         generation=['{"do_sample": false}'] * n, sample=[0] * n)
+    if finish_reasons is not None:
+        cols["finish_reason"] = list(finish_reasons)
     for m in METRICS:
         cols[m] = [float(v) for v in metrics.get(m, [50.0] * n)]
     table = pa.table(cols)
@@ -159,7 +161,8 @@ def _three_systems(root: Path) -> list[Path]:
     d = root / "results/metrics/m/nb-cell"
     return [
         make_scores(d / "0shot/base.parquet", metrics={"bleu": [0, 10, 20, 30], "edit_sim": [40, 40, 40, 40],
-                                                        "em": [0, 0, 0, 0]}, truncated=(1,)),
+                                                        "em": [0, 0, 0, 0]}, truncated=(1,),
+                    finish_reasons=["length", "no_room", "stop", "length"]),
         make_scores(d / "1shot/base.parquet", shots=1, metrics={"bleu": [10, 20, 30, 40], "edit_sim": [40, 40, 40, 40],
                                                                  "em": [0, 0, 0, 100]}),
         make_scores(d / "0shot/run1.parquet", checkpoint="run1", metrics={"bleu": [50, 60, 70, 80], "em": [100, 0, 0, 0]}),
@@ -186,6 +189,7 @@ def test_main_table_values_are_the_means_of_the_inputs(aggregated):
     assert base0["edit_sim_mean"] == "40.0000" and base0["edit_sim_ci_low"] == "40.0000"
     assert base0["edit_sim_std"] == ""          # one run: no spread
     assert base0["n_examples"] == "4" and base0["n_runs"] == "1" and base0["truncated"] == "1"
+    assert base0["hit_max_new_tokens"] == "2" and ft["hit_max_new_tokens"] == "0"
     # fine-tuned: run means 65, 75, 55 -> mean 65, sample std 10
     assert ft["bleu_mean"] == "65.0000" and ft["bleu_std"] == "10.0000"
     assert ft["em_mean"] == f"{np.mean([25, 50, 0]):.4f}" and ft["em_std"] == f"{np.std([25, 50, 0], ddof=1):.4f}"
@@ -222,7 +226,9 @@ def test_markdown_has_the_footer_and_the_table(aggregated):
     assert "sacrebleu 2.4.3" in md and "codebleu 0.7.0" in md
     assert "Tokenizer: whitespace" in md
     assert "`nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.4.3`" in md
-    assert "Truncated generations (hit max_new_tokens): 3 of 20 predictions" in md
+    assert ("Truncated: 3 of 20 predictions had a prompt that left no room to generate (`truncated`, scored "
+            "as empty); 2 hit max_new_tokens (`finish_reason` = length)") in md
+    assert "| m | nb-cell | 0 | base | 50.00 [50.00, 50.00] |" in md and "| 1 / 4 | 2 / 4 |" in md
     assert f"Bootstrap: {B} resamples" in md
     sig = (aggregated / "tables/significance.md").read_text()
     assert "| m | nb-cell | base 1-shot vs base 0-shot | BLEU | 4 | 25.00 | 15.00 | +10.00 |" in sig

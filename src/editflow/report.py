@@ -125,7 +125,9 @@ def _example_html(row: dict[str, Any], metrics: Sequence[str], position: int, m:
     example_id = html.escape(str(row["example_id"]), quote=True)
     parts = [f'<article id="{anchor}-{position + 1}" data-example="{example_id}">',
              f"<h3>{html.escape(title)} · <code>{html.escape(str(row['example_id']))}</code>"
-             + (' <span class="tag warn">truncated</span>' if row.get("truncated") else "") + "</h3>"]
+             + (' <span class="tag warn">prompt truncated: nothing generated</span>' if row.get("truncated") else "")
+             + (' <span class="tag warn">hit max_new_tokens</span>' if row.get("finish_reason") == "length" else "")
+             + "</h3>"]
     message = commit_message(row)
     parts.append(f'<div class="msg">Commit message: {html.escape(message) if message is not None else "(not found in the prompt)"}</div>')
     parts.append('<table class="metrics"><tr>' + "".join(f"<th>{html.escape(m)}</th>" for m in metrics)

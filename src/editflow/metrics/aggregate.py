@@ -66,10 +66,10 @@ def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | No
 
     out_dir = Path(out_dir)
     main_columns = ["model", "task", "shots", "system", "n_examples", "n_runs", "n_predictions",
-                    "truncated", "corpus_bleu"]
+                    "truncated", "hit_max_new_tokens", "corpus_bleu"]
     main_columns += [f"{m}_{stat}" for m in metrics for stat in ("mean", "std", "ci_low", "ci_high")]
     run_columns = ["model", "task", "shots", "system", "checkpoint", "n_examples", "n_predictions",
-                   "truncated", "corpus_bleu"] + [f"{m}_mean" for m in metrics]
+                   "truncated", "hit_max_new_tokens", "corpus_bleu"] + [f"{m}_mean" for m in metrics]
     sig_columns = ["model", "task", "comparison", "system_a", "system_b", "metric", "n_paired",
                    "mean_a", "mean_b", "delta", "delta_ci_low", "delta_ci_high", "p_value"]
     write_text(tables.to_csv(main, main_columns), out_dir / "main.csv")

@@ -65,8 +65,9 @@ class ScoresFile:
     example_ids: list[str]                 # sorted, one per example (samples averaged)
     values: dict[str, np.ndarray]          # metric -> per-example values aligned with example_ids
     n_rows: int
-    n_truncated: int
+    n_truncated: int                       # `truncated`: the prompt left no room, nothing generated
     provenance: Provenance
+    n_length: int = 0                      # finish_reason == "length": hit max_new_tokens
     table: pa.Table | None = field(default=None, repr=False)   # every row, for the example page
 
     @property
@@ -179,9 +180,12 @@ def load_scores(path: str | Path) -> ScoresFile:
     n_truncated = 0
     if "truncated" in table.column_names:
         n_truncated = int(pc.sum(pc.cast(pc.fill_null(table.column("truncated"), False), pa.int64())).as_py() or 0)
+    n_length = 0
+    if "finish_reason" in table.column_names:
+        n_length = int(pc.sum(pc.cast(pc.equal(table.column("finish_reason"), "length"), pa.int64())).as_py() or 0)
     return ScoresFile(path=path, model=model, task=task, shots=shots, checkpoint=checkpoint,
                       example_ids=example_ids, values=values, n_rows=table.num_rows,
-                      n_truncated=n_truncated,
+                      n_truncated=n_truncated, n_length=n_length,
                       provenance=provenance_from_metadata(table.schema.metadata), table=table)
 
 

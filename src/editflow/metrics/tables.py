@@ -122,6 +122,7 @@ def main_rows(systems: Sequence[System], metrics: Sequence[str], n_samples: int,
             "model": s.model, "task": s.task, "shots": s.shots, "system": s.name,
             "n_examples": len(s.example_ids()), "n_runs": len(s.files),
             "truncated": sum(f.n_truncated for f in s.files),
+            "hit_max_new_tokens": sum(f.n_length for f in s.files),
             "n_predictions": sum(f.n_rows for f in s.files),
         }
         bleus = [f.provenance.corpus_bleu for f in s.files if f.provenance.corpus_bleu is not None]
@@ -145,7 +146,7 @@ def per_run_rows(systems: Sequence[System], metrics: Sequence[str]) -> list[dict
             row: dict[str, Any] = {
                 "model": f.model, "task": f.task, "shots": f.shots, "system": s.name,
                 "checkpoint": f.checkpoint, "n_examples": len(f.example_ids),
-                "n_predictions": f.n_rows, "truncated": f.n_truncated,
+                "n_predictions": f.n_rows, "truncated": f.n_truncated, "hit_max_new_tokens": f.n_length,
                 "corpus_bleu": f.provenance.corpus_bleu if f.provenance.corpus_bleu is not None else math.nan,
             }
             for metric in metrics:
@@ -274,10 +275,11 @@ def main_markdown(rows: Sequence[dict[str, Any]], metrics: Sequence[str], footer
                           + [LABELS["corpus_bleu"]], body, right + ["--:"] * (len(head) + 3)))
     if rest:
         body = [_system_cells(r) + [_stat_cell(r, m) for m in rest]
-                + [f"{r['truncated']} / {r['n_predictions']}"] for r in rows]
+                + [f"{r['truncated']} / {r['n_predictions']}", f"{r['hit_max_new_tokens']} / {r['n_predictions']}"]
+                for r in rows]
         parts.append("\n## ROUGE-L precision/recall and edit distances\n")
         parts.append(md_table(["model", "task", "shots", "system"] + [label(m) for m in rest]
-                              + ["truncated"], body, right + ["--:"] * (len(rest) + 1)))
+                              + ["prompt truncated", "hit max_new_tokens"], body, right + ["--:"] * (len(rest) + 2)))
     parts.append("\n" + footer)
     return "\n".join(parts)
 
@@ -332,8 +334,10 @@ def provenance_footer(systems: Sequence[System], n_samples: int, seed: int,
     lines.append(f"- Tokenizer: {', '.join(tokenizers) if tokenizers else 'not recorded'}")
     lines.append(f"- sacrebleu signature: {' / '.join(f'`{s}`' for s in signatures) if signatures else 'not recorded'}")
     truncated = sum(f.n_truncated for f in files)
+    length = sum(f.n_length for f in files)
     total = sum(f.n_rows for f in files)
-    lines.append(f"- Truncated generations (hit max_new_tokens): {truncated} of {total} predictions")
+    lines.append(f"- Truncated: {truncated} of {total} predictions had a prompt that left no room to generate "
+                 f"(`truncated`, scored as empty); {length} hit max_new_tokens (`finish_reason` = length)")
     lines.append(f"- Bootstrap: {n_samples} resamples of the examples, seed {seed}, percentile 95% CI; "
                  f"{len(files)} scores files")
     lines += list(dataset_lines)
