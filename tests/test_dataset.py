@@ -255,7 +255,7 @@ def test_stats_plots_card_and_skips(tmp_path):
     assert stats["inputs"]["edits"] == 2 and stats["inputs"]["repositories"] == 1
     assert stats["demo_data"] is False
     assert stats["distributions"]["nb-cell"]["changed_cells"]["max"] == 1
-    assert stats["top_repositories"] == [{"repo": "acme/a", "examples": 3, "split": "train"}]
+    assert stats["top_repositories"] == [{"repo": "acme/a", "examples": 3, "splits": ["train"]}]
     assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
         ["funnel.png", "splits.png", "changed_cells.png", "changed_lines.png", "hunks.png",
          "prompt_tokens.png", "target_tokens.png", "top_repositories.png"])
@@ -312,3 +312,22 @@ def test_views_of_fixture_are_what_the_test_assumes():
     rows, _ = filter_fixture()
     v = build_views(edits_table(rows), ("nb-file", "nb-cell", "py-file"))
     assert v["nb-file"].num_rows == 14 and v["py-file"].num_rows == 3
+
+
+def test_default_demo_repositories_fill_every_split_with_every_task(tmp_path):
+    """The default config's input: 4 generated demo repositories x 40 commits, mined for real."""
+    from editflow.cli import main
+    demo = tmp_path / "demo"
+    assert main(["demo-repos", "--out", str(demo), "--n-repos", "4", "--commits", "40", "--seed", "0"]) == 0
+    edits, skips = [], []
+    for i in range(4):
+        e, s = tmp_path / f"e{i}.parquet", tmp_path / f"s{i}.parquet"
+        assert main(["mine", "--repo", str(demo / f"demo-{i:02d}.git"), "--out", str(e), "--skips", str(s)]) == 0
+        edits.append(e)
+        skips.append(s)
+    stats = build_dataset(edits, tmp_path / "out", section(filters={"max_tokens": 1024}), skips=skips)
+    assert stats["demo_data"] is True and stats["split_method"] == sp.TIME_METHOD
+    assert stats["funnel_adds_up"] is True
+    for s in SPLITS:
+        for task in ("nb-file", "nb-cell", "py-file"):
+            assert stats["splits"][s]["by_task"][task]["examples"] > 0, (s, task)

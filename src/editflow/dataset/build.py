@@ -104,7 +104,12 @@ def read_edit_batches(paths: Sequence[Path], batch_size: int):
             raise InputError(f"{path}: missing edit column(s) {missing}; expected records.EDIT_SCHEMA "
                              f"(re-mine with the current `editflow mine`)")
         for batch in pf.iter_batches(batch_size=batch_size, columns=records.EDIT_SCHEMA.names):
-            yield pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
+            try:
+                table = pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                raise InputError(f"{path}: columns do not match records.EDIT_SCHEMA ({exc}); "
+                                 f"re-mine with the current `editflow mine`") from exc
+            yield table
 
 
 def count_skips(paths: Sequence[Path]) -> dict[str, int]:
@@ -113,7 +118,10 @@ def count_skips(paths: Sequence[Path]) -> dict[str, int]:
         path = Path(path)
         if not path.exists():
             raise InputError(f"skips file not found: {path}")
-        table = pq.read_table(path, columns=["reason"])
+        try:
+            table = pq.read_table(path, columns=["reason"])
+        except Exception as exc:  # noqa: BLE001 - any Arrow error: name the file
+            raise InputError(f"{path}: not a skips table with a `reason` column ({exc})") from exc
         for reason, n in Counter(table["reason"].to_pylist()).items():
             counts[reason or "unknown"] += n
     return dict(sorted(counts.items()))

@@ -116,8 +116,8 @@ def render_card(stats: dict[str, Any]) -> str:
     for m in ("changed_cells", "changed_lines", "hunks", "prompt_tokens", "target_tokens"):
         out.append(f"![{m}](plots/{m}.png)")
     out += ["", "## Top repositories", "",
-            _table(["repository", "examples", "split"],
-                   [[r["repo"], r["examples"], r["split"]] for r in stats["top_repositories"]]),
+            _table(["repository", "examples", "splits"],
+                   [[r["repo"], r["examples"], ", ".join(r["splits"])] for r in stats["top_repositories"]]),
             "", "![top repositories](plots/top_repositories.png)", ""]
     sk = stats["inputs"]["skips"]
     out += ["## Skipped while mining", "",

@@ -81,7 +81,9 @@ def compute_stats(meta: pa.Table, dec, p1, settings, section: dict[str, Any], sk
             for t in settings.tasks}
 
     repo_counts = Counter(k["repo"].tolist())
-    repo_split = dict(zip(k["repo"].tolist(), k["split"].tolist()))
+    repo_splits: dict[str, set] = {}
+    for r, s in zip(k["repo"].tolist(), k["split"].tolist()):
+        repo_splits.setdefault(r, set()).add(s)
     top = sorted(repo_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REPOS]
     all_repos = sorted(p1.repos)
     return {
@@ -104,7 +106,8 @@ def compute_stats(meta: pa.Table, dec, p1, settings, section: dict[str, Any], sk
         "split_files": sizes,
         "near_duplicates": {"clusters": dec.near_clusters, "largest_cluster_sizes": dec.near_cluster_sizes},
         "distributions": dist,
-        "top_repositories": [{"repo": r, "examples": n, "split": SPLIT_NAMES[repo_split[r]]} for r, n in top],
+        "top_repositories": [{"repo": r, "examples": n, "splits": [SPLIT_NAMES[c] for c in sorted(repo_splits[r])]}
+                             for r, n in top],
     }
 
 
