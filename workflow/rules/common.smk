@@ -145,4 +145,5 @@ def final_outputs():
         "results/dataset/README.md",
         "results/tables/main.md",
         "results/report/examples.html",
+        "results/report/dataset_card.html",
     ]
