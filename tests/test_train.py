@@ -81,24 +81,47 @@ def _settings(**kw) -> TrainSettings:
     return TrainSettings(**base)
 
 
-def test_packed_loss_equals_unpacked_loss(tiny_model, dataset_dir):
+@pytest.mark.parametrize("attn", ["sdpa", "editflow_varlen"])
+def test_packed_loss_equals_unpacked_loss(tiny_model, dataset_dir, attn):
+    """Packing changes nothing but speed: dense block mask (sdpa) and per-example varlen SDPA."""
     from editflow.modeling import load_model, load_tokenizer
+    from editflow.train import attention
     from editflow.train.loop import loss_sum
     from editflow.train.settings import Runtime
 
+    if attn == "editflow_varlen":
+        attention.register()
     tok = load_tokenizer(tiny_model, padding_side="right")
     rows = data.load_task_rows(dataset_dir, "train", TASK, limit=5)
     ex, _ = data.encode_rows(rows, TASK, tok, 256)
-    model = load_model(tiny_model, dtype="float32", device="cpu").eval()
+    model = load_model(tiny_model, dtype="float32", device="cpu", attn_implementation=attn).eval()
+    assert model.config._attn_implementation == attn
     rt = Runtime(device="cpu", precision="fp32", load_dtype="float32", gradient_checkpointing=False)
     with torch.no_grad():
-        singles = [loss_sum(model, data.collate_packed([e]), rt) for e in ex]
+        singles = [loss_sum(model, data.collate_padded([e], tok.pad_token_id), rt) for e in ex]
         packed_sum, packed_n = loss_sum(model, data.collate_packed(ex), rt)
         padded_sum, padded_n = loss_sum(model, data.collate_padded(ex, tok.pad_token_id), rt)
     single_sum = sum(float(s) for s, _ in singles)
     assert packed_n == padded_n == sum(n for _, n in singles) == sum(e.n_target for e in ex)
     assert float(packed_sum) == pytest.approx(single_sum, rel=1e-5)
     assert float(padded_sum) == pytest.approx(single_sum, rel=1e-5)
+
+
+def test_varlen_attention_matches_block_diagonal_mask():
+    import torch.nn.functional as F
+
+    from editflow.train.attention import varlen_sdpa_forward
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(1, 4, 9, 8), torch.randn(1, 2, 9, 8), torch.randn(1, 2, 9, 8)
+    module = torch.nn.Module()
+    module.num_key_value_groups, module.training = 2, False
+    out, _ = varlen_sdpa_forward(module, q, k, v, None, cu_seq_lens_q=torch.tensor([0, 4, 9]))
+    seg = torch.tensor([0] * 4 + [1] * 5)
+    mask = (seg[:, None] == seg[None, :]) & torch.ones(9, 9, dtype=torch.bool).tril()
+    ref = F.scaled_dot_product_attention(q, k.repeat_interleave(2, 1), v.repeat_interleave(2, 1), attn_mask=mask)
+    assert out.shape == (1, 9, 4, 8)
+    assert torch.allclose(out, ref.transpose(1, 2), atol=1e-6)
 
 
 def _read_log(run_dir: Path) -> list[dict]:

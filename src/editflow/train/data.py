@@ -208,8 +208,16 @@ def collate_packed(examples: Sequence[Encoded]) -> dict[str, Any]:
         lab = labels_for(e)
         lab[0] = IGNORE_INDEX
         labels.extend(lab)
+    cu = [0]
+    for e in examples:
+        cu.append(cu[-1] + e.length)
+    longest = max(e.length for e in examples)
+    # cu_seq_lens/max_length: the example boundaries that varlen attention kernels read
+    # (flash-attn, editflow.train.attention); other attention implementations ignore them.
     return {"input_ids": torch.tensor([ids]), "position_ids": torch.tensor([pos]),
-            "labels": torch.tensor([labels])}
+            "labels": torch.tensor([labels]),
+            "cu_seq_lens_q": torch.tensor(cu, dtype=torch.int32), "cu_seq_lens_k": torch.tensor(cu, dtype=torch.int32),
+            "max_length_q": longest, "max_length_k": longest}
 
 
 def collate_padded(examples: Sequence[Encoded], pad_id: int) -> dict[str, Any]:

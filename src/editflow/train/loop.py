@@ -81,14 +81,21 @@ class Plan:
 
 # ---------------------------------------------------------------- model
 
-def build_model(spec: ModelSpec, settings: TrainSettings, rt: Runtime, seed: int):
-    """Base model (4-bit for QLoRA) wrapped with a fresh LoRA adapter (seeded init)."""
+def build_model(spec: ModelSpec, settings: TrainSettings, rt: Runtime, seed: int, attn: str | None = None):
+    """Base model (4-bit for QLoRA) wrapped with a fresh LoRA adapter (seeded init).
+
+    Packed rows get varlen attention (flash-attn, else editflow.train.attention), so examples
+    in one row cost what they would cost apart.
+    """
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
     from editflow.modeling import load_model
+    from editflow.train import attention
 
-    model = load_model(spec.path, dtype=rt.load_dtype, quantization=spec.quantization, device=rt.device)
+    attn = attn or attention.choose(rt.device, settings.packing)
+    model = load_model(spec.path, dtype=rt.load_dtype, quantization=spec.quantization, device=rt.device,
+                       attn_implementation=attn)
     model.config.use_cache = False
     if spec.quantization == "4bit":
         model = prepare_model_for_kbit_training(
@@ -124,7 +131,7 @@ def loss_sum(model, batch: dict[str, Any], rt: Runtime):
     import torch.nn.functional as F
 
     labels = batch["labels"].to(rt.device)
-    inputs = {k: v.to(rt.device) for k, v in batch.items() if k != "labels"}
+    inputs = {k: v.to(rt.device) if hasattr(v, "to") else v for k, v in batch.items() if k != "labels"}
     shift_labels = labels[:, 1:]
     keep = (shift_labels != data.IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
     with autocast(rt):
