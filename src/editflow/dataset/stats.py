@@ -163,10 +163,12 @@ def write_plots(meta: pa.Table, dec, stats: dict[str, Any], plots: Path) -> list
     for metric in ("changed_cells", "changed_lines", "hunks", "prompt_tokens", "target_tokens"):
         fig, ax = plt.subplots(figsize=(6, 4))
         any_data = False
+        present = k[metric][k[metric] >= 0]
+        bins = np.histogram_bin_edges(present, bins=30) if len(present) else 30  # shared by the tasks
         for t in tasks:
             vals = k[metric][(k["task"] == t) & (k[metric] >= 0)]
             if len(vals):
-                ax.hist(vals, bins=30, alpha=0.5, label=t)
+                ax.hist(vals, bins=bins, alpha=0.5, label=t)
                 any_data = True
         ax.set_xlabel(metric.replace("_", " "))
         ax.set_ylabel("examples")
