@@ -41,6 +41,9 @@ def render_card(stats: dict[str, Any]) -> str:
         out += ["> **This dataset comes from the generated demo repositories** (`local/demo-*`, "
                 "`editflow demo-repos`): scripted, synthetic notebook and Python edits for offline "
                 "runs and tests. It is not real developer data; do not report results on it as such.", ""]
+    elif stats.get("demo_repositories"):
+        out += [f"> **{stats['demo_repositories']} of the {stats['inputs']['repositories']} repositories are "
+                "generated demo repositories** (`local/demo-*`): their edits are synthetic.", ""]
     inp = stats["inputs"]
     out += ["## Contents", "",
             f"Mined from {inp['repositories']} repositories, {inp['commits']} commits and "
@@ -121,7 +124,8 @@ def render_card(stats: dict[str, Any]) -> str:
             "", "![top repositories](plots/top_repositories.png)", ""]
     sk = stats["inputs"]["skips"]
     out += ["## Skipped while mining", "",
-            f"{sk['total']} files/commits were not turned into edits:", ""]
+            f"{sk['total']} skips recorded by the miner (files or commits not turned into edits; "
+            "`nbformat_v3_converted` is informational: those edits were converted and kept):", ""]
     out += [_table(["reason", "count"], [[r, n] for r, n in sk["by_reason"].items()]) if sk["by_reason"] else "(none)", ""]
     out += ["## Provenance and licenses", "",
             "Every row keeps its repository, commit, path, commit time and license (SPDX id as "

@@ -89,6 +89,7 @@ def compute_stats(meta: pa.Table, dec, p1, settings, section: dict[str, Any], sk
     return {
         "schema_version": 1,
         "demo_data": bool(all_repos) and all(r.startswith(DEMO_PREFIX) for r in all_repos),
+        "demo_repositories": sum(r.startswith(DEMO_PREFIX) for r in all_repos),
         "tokenizer": tokenizer,
         "token_count": "prompt rendered with the fine-tuned template + target + end marker",
         "config": section,
