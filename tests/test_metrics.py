@@ -142,6 +142,20 @@ def test_codebleu_matches_the_package_and_edges():
         100 * calc_codebleu(["x"], ["y"], "python")["codebleu"])
 
 
+def test_codebleu_hand_computed_components():
+    from editflow.metrics.codebleu_metric import codebleu_components
+
+    # identical 5-token code: every n-gram order up to 4 matches, AST and data flow match
+    assert codebleu("a = b + c", "a = b + c", W("a = b + c"), W("a = b + c")) == pytest.approx(100.0)
+    # identical 3 tokens: no 4-gram at all; the package's BLEU gives that order 0.1 / 1
+    # (epsilon smoothing), so ngram = (1 * 1 * 1 * 0.1) ** (1/4) and the total is below 100
+    parts = codebleu_components("x = 1", "x = 1", W("x = 1"), W("x = 1"))
+    assert parts["ngram_match_score"] == pytest.approx(0.1 ** 0.25)
+    assert parts["syntax_match_score"] == 1.0 and parts["dataflow_match_score"] == 1.0
+    assert parts["codebleu"] == pytest.approx(0.25 * (0.1 ** 0.25 + parts["weighted_ngram_match_score"] + 2))
+    assert codebleu("s = 'é'", "s = 'é'", W("s = 'é'"), W("s = 'é'")) == pytest.approx(100 * parts["codebleu"])
+
+
 def test_codebleu_failure_is_none_not_a_crash(monkeypatch):
     from editflow.metrics import codebleu_metric
 
