@@ -331,3 +331,24 @@ def test_default_demo_repositories_fill_every_split_with_every_task(tmp_path):
     for s in SPLITS:
         for task in ("nb-file", "nb-cell", "py-file"):
             assert stats["splits"][s]["by_task"][task]["examples"] > 0, (s, task)
+
+
+def test_dt_filter_on_nb_file_and_case_insensitive_licenses(tmp_path):
+    rows, _ = filter_fixture()
+    for r in rows:
+        if r["commit"] in ("c0000", "c0001"):
+            r["license"] = "MIT"
+    edits = write_edits(tmp_path / "e.parquet", rows)
+    stats = build_dataset([edits], tmp_path / "out", section(filters={"dt_filter_nb_file": True, "licenses": ["mit"]}))
+    assert stats["funnel"]["nb-file"]["removed"]["dt_filter"] == 1
+    assert stats["funnel"]["nb-file"]["removed"]["license"] == 1
+    kept = sorted(r["commit"] for r in read_all(tmp_path / "out").to_pylist() if r["task"] == "nb-file")
+    assert kept == ["c0000", "c0001", "c0002", "c0003", "c0023"]
+
+
+def test_clusters_follow_their_oldest_member():
+    import numpy as np
+    split = np.array([0, 2, 1, 2, 0], dtype=np.int8)
+    cluster = np.array([7, 7, -1, 3, 3])
+    age = np.array([5, 1, 0, 9, 2])
+    assert sp.clusters_follow_oldest(split, cluster, age).tolist() == [2, 2, 1, 0, 0]
