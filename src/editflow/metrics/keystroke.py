@@ -38,51 +38,61 @@ def _codepoints(text: str) -> np.ndarray:
 
 @jit
 def _keystroke_kernel(src, dst, jump):  # pragma: no cover - compiled
-    """DP over suffixes src[i:], dst[j:], rolling over i (memory O(len(dst) * jump))."""
+    """DP over suffixes src[i:], dst[j:], rolling over i (memory O(len(dst) * jump)).
+
+    f*[j, c] / t*[j, c]: cost from (i, j) with cursor distance c, not deleting / deleting;
+    *n = row i + 1 (already done), *c = row i. The (j, c) layout keeps one cell's states
+    together in memory.
+    """
     n_in = src.shape[0]
     n_out = dst.shape[0]
-    big = 1 << 40
-    # F[c, j] / T[c, j]: not deleting / deleting, for the current row i; *_next for row i + 1.
-    f_next = np.full((jump + 1, n_out + 1), big, dtype=np.int64)
-    t_next = np.full((jump + 1, n_out + 1), big, dtype=np.int64)
-    f_cur = np.full((jump + 1, n_out + 1), big, dtype=np.int64)
-    t_cur = np.full((jump + 1, n_out + 1), big, dtype=np.int64)
+    big = np.int32(1 << 30)
+    w = jump + 1
+    fn = np.full((n_out + 1, w), big, dtype=np.int32)
+    tn = np.full((n_out + 1, w), big, dtype=np.int32)
+    fc = np.full((n_out + 1, w), big, dtype=np.int32)
+    tc = np.full((n_out + 1, w), big, dtype=np.int32)
+    t1 = 1 if jump >= 1 else 0
     for i in range(n_in, -1, -1):
+        has_in = i < n_in
+        si = src[i] if has_in else -1
         for j in range(n_out, -1, -1):
-            if i == n_in and j == n_out:
-                for c in range(jump + 1):
-                    f_cur[c, j] = 0
-                    t_cur[c, j] = c + 1
+            if not has_in and j == n_out:          # both exhausted
+                for c in range(w):
+                    fc[j, c] = 0
+                    tc[j, c] = c + 1               # still deleting: move back and end
                 continue
-            # deleting, cursor at 0: the only move is K (E needs cursor_dis > 0 to matter)
-            t0 = t_next[1 if jump >= 1 else 0, j] if i < n_in else big
-            t_cur[0, j] = t0
-            # not deleting: C (cursor_dis) + D / A / S (1), or a free match
+            # deleting with the cursor at 0: only K (E there would be pointless)
+            t0 = tn[j, t1] if has_in else big
+            # not deleting: C (c) + one of D / A / S (1) ...
             best_edit = t0
-            if i < n_in and f_next[0, j] < best_edit:
-                best_edit = f_next[0, j]
-            if j < n_out and f_cur[0, j + 1] < best_edit:
-                best_edit = f_cur[0, j + 1]
-            match = i < n_in and j < n_out and src[i] == dst[j]
-            for c in range(jump + 1):
-                best = best_edit + 1 + c
-                if match:
+            if has_in and fn[j, 0] < best_edit:
+                best_edit = fn[j, 0]
+            if j < n_out and fc[j + 1, 0] < best_edit:
+                best_edit = fc[j + 1, 0]
+            # ... or a free match, which moves the cursor one further away
+            if has_in and j < n_out and si == dst[j]:
+                for c in range(w):
                     nc = c + 1 if c < jump else jump
-                    if f_next[nc, j + 1] < best:
-                        best = f_next[nc, j + 1]
-                f_cur[c, j] = best
-            for c in range(1, jump + 1):
-                best = big
-                if i < n_in:
+                    v = best_edit + 1 + c
+                    m = fn[j + 1, nc]
+                    fc[j, c] = m if m < v else v
+            else:
+                for c in range(w):
+                    fc[j, c] = best_edit + 1 + c
+            tc[j, 0] = t0
+            f0 = fc[j, 0]
+            for c in range(1, w):                  # K, or C (c) + E (1)
+                end = 1 + c + f0
+                if has_in:
                     nc = c + 1 if c < jump else jump
-                    best = t_next[nc, j]
-                end = 1 + c + f_cur[0, j]
-                if end < best:
-                    best = end
-                t_cur[c, j] = best
-        f_next, f_cur = f_cur, f_next
-        t_next, t_cur = t_cur, t_next
-    return f_next[jump, 0]
+                    k = tn[j, nc]
+                    tc[j, c] = k if k < end else end
+                else:
+                    tc[j, c] = end
+        fn, fc = fc, fn
+        tn, tc = tc, tn
+    return fn[0, jump]
 
 
 def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
