@@ -89,20 +89,28 @@ def _progress(iterable: Iterable, total: int | None, desc: str):
     return tqdm(iterable, total=total, desc=desc, unit="batch", disable=not sys.stderr.isatty())
 
 
+def open_edits(path: Path) -> pq.ParquetFile:
+    """Open one edits file, checking it exists and has every EDIT_SCHEMA column (footer only)."""
+    if not path.exists():
+        raise InputError(f"edits file not found: {path} (run `editflow mine` first)")
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - any Arrow error: name the file
+        raise InputError(f"{path}: not a readable Parquet file ({exc}); re-run `editflow mine`") from exc
+    missing = [n for n in records.EDIT_SCHEMA.names if n not in pf.schema_arrow.names]
+    if missing:
+        raise InputError(f"{path}: missing edit column(s) {missing}; expected records.EDIT_SCHEMA "
+                         f"(re-mine with the current `editflow mine`)")
+    return pf
+
+
 def read_edit_batches(paths: Sequence[Path], batch_size: int):
-    """Yield EDIT_SCHEMA tables; a missing column or an unreadable file names the file."""
-    for path in paths:
-        path = Path(path)
-        if not path.exists():
-            raise InputError(f"edits file not found: {path} (run `editflow mine` first)")
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as exc:  # noqa: BLE001 - any Arrow error: name the file
-            raise InputError(f"{path}: not a readable Parquet file ({exc}); re-run `editflow mine`") from exc
-        missing = [n for n in records.EDIT_SCHEMA.names if n not in pf.schema_arrow.names]
-        if missing:
-            raise InputError(f"{path}: missing edit column(s) {missing}; expected records.EDIT_SCHEMA "
-                             f"(re-mine with the current `editflow mine`)")
+    """Yield EDIT_SCHEMA tables; a missing column or an unreadable file names the file.
+
+    Every file is checked before the first batch is read: a bad tenth file must not cost
+    the time spent on the first nine."""
+    files = [(Path(p), open_edits(Path(p))) for p in paths]
+    for path, pf in files:
         for batch in pf.iter_batches(batch_size=batch_size, columns=records.EDIT_SCHEMA.names):
             try:
                 table = pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
