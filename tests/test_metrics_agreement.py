@@ -4,11 +4,13 @@ of the same definitions (nltk called directly, rapidfuzz's Indel similarity, and
 written here) within 0.5 points on >= 98% of the examples."""
 from __future__ import annotations
 
+import os
 import random
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from rapidfuzz.distance import Indel
 
+from editflow.metrics import batch
 from editflow.metrics.batch import Pair, score_examples
 
 SNIPPETS = [
@@ -129,3 +131,23 @@ def test_worker_pool_gives_the_same_rows_in_the_same_order():
     parallel, stats = score_examples(pairs, workers=2, chunk_size=16)
     assert stats.n == 100
     assert parallel == serial
+
+
+_PARENT = os.getpid()
+_REAL_SCORE_CHUNK = batch.score_chunk
+
+
+def _flaky_score_chunk(chunk):
+    """score_chunk, except that a worker handed the pair with reference 'die' dies."""
+    if os.getpid() != _PARENT and chunk[0].reference == "die":
+        os._exit(1)  # a worker killed mid-way (OOM killer, segfault in a parser)
+    return _REAL_SCORE_CHUNK(chunk)
+
+
+def test_a_dying_worker_does_not_lose_rows(monkeypatch):
+    monkeypatch.setattr(batch, "score_chunk", _flaky_score_chunk)
+    pairs = [Pair("x = 1", "x = 1", ["x", "=", "1"], ["x", "=", "1"]) for _ in range(4)]
+    pairs += [Pair("y", "die", ["y"], ["die"])] + pairs
+    rows, stats = score_examples(pairs, workers=2, chunk_size=2)
+    assert stats.n == len(pairs) == len(rows)
+    assert [r["em"] for r in rows] == [100.0] * 4 + [0.0] + [100.0] * 4

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -126,12 +127,27 @@ def score_examples(pairs: list[Pair], workers: int = 1, chunk_size: int = 64,
         warm_up()
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
         results = pool.map(score_chunk, chunks)
+    done = 0
     try:
-        for chunk in results:
-            rows.extend(chunk.rows)
-            stats.add(chunk.stats)
-            if bar is not None:
-                bar.update(len(chunk.rows))
+        try:
+            for chunk in results:
+                rows.extend(chunk.rows)
+                stats.add(chunk.stats)
+                done += 1
+                if bar is not None:
+                    bar.update(len(chunk.rows))
+        except BrokenProcessPool:
+            # A worker died (e.g. killed for memory): finish the rest here, one chunk at a time.
+            import logging
+
+            logging.getLogger(__name__).warning(
+                "a scoring worker died after %d of %d chunks; scoring the rest in this process",
+                done, len(chunks))
+            for chunk in map(score_chunk, chunks[done:]):
+                rows.extend(chunk.rows)
+                stats.add(chunk.stats)
+                if bar is not None:
+                    bar.update(len(chunk.rows))
     finally:
         if pool is not None:
             pool.shutdown()
