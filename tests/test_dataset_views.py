@@ -118,3 +118,16 @@ def test_repo_split_is_stable_when_repositories_are_added():
     assert set(before.values()) == {0, 1, 2}
     other = sp.split_by_repo(repos, sp.SplitConfig(salt="other"))
     assert other != before
+
+
+def test_batch_rows_shrinks_for_big_rows(tmp_path):
+    import pyarrow.parquet as pq
+    from editflow.dataset.build import batch_rows
+    small = edits_table([edit_row(commit=f"c{i}") for i in range(100)])
+    big = edits_table([edit_row(commit=f"c{i}", old_source=f"{i}:" + "x" * 100_000) for i in range(100)])
+    pq.write_table(small, tmp_path / "s.parquet")
+    pq.write_table(big, tmp_path / "b.parquet")
+    assert batch_rows(pq.ParquetFile(tmp_path / "s.parquet"), 20_000) == 20_000
+    rows = batch_rows(pq.ParquetFile(tmp_path / "b.parquet"), 20_000, target_bytes=1_000_000)
+    assert rows == 64  # clamped to MIN_BATCH_ROWS: ~100 kB per row
+    assert batch_rows(pq.ParquetFile(tmp_path / "b.parquet"), 20_000, target_bytes=50_000_000) in range(400, 500)

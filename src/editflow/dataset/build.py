@@ -37,6 +37,8 @@ from editflow.dataset.views import TASK_KIND, build_views, changed_text
 log = logging.getLogger(__name__)
 
 ROW_GROUP_ROWS = 20_000
+BATCH_BYTES = 256 * 2**20  # uncompressed input bytes per streamed batch (see batch_rows)
+MIN_BATCH_ROWS = 64
 TMP_DIR = ".build-tmp"
 
 CANDIDATE_SCHEMA = pa.schema([
@@ -104,6 +106,20 @@ def open_edits(path: Path) -> pq.ParquetFile:
     return pf
 
 
+def batch_rows(pf: pq.ParquetFile, batch_size: int, target_bytes: int = BATCH_BYTES) -> int:
+    """Rows per batch so that a batch holds about `target_bytes` of uncompressed data.
+
+    Real notebooks carry their raw JSON (outputs, images) in old_source/new_source: 20,000
+    rows of 1 MB each would not fit in memory, 20,000 small synthetic edits easily do.
+    """
+    meta = pf.metadata
+    if meta.num_rows == 0:
+        return batch_size
+    total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    per_row = max(total / meta.num_rows, 1.0)
+    return int(max(MIN_BATCH_ROWS, min(batch_size, target_bytes // per_row)))
+
+
 def read_edit_batches(paths: Sequence[Path], batch_size: int):
     """Yield EDIT_SCHEMA tables; a missing column or an unreadable file names the file.
 
@@ -111,7 +127,8 @@ def read_edit_batches(paths: Sequence[Path], batch_size: int):
     the time spent on the first nine."""
     files = [(Path(p), open_edits(Path(p))) for p in paths]
     for path, pf in files:
-        for batch in pf.iter_batches(batch_size=batch_size, columns=records.EDIT_SCHEMA.names):
+        rows = batch_rows(pf, batch_size)
+        for batch in pf.iter_batches(batch_size=rows, columns=records.EDIT_SCHEMA.names):
             try:
                 table = pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
