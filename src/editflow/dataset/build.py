@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ROW_GROUP_ROWS = 20_000
 BATCH_BYTES = 256 * 2**20  # uncompressed input bytes per streamed batch (see batch_rows)
 MIN_BATCH_ROWS = 64
+BUCKET_BYTES = 512 * 2**20  # uncompressed candidate bytes per sort bucket
 TMP_DIR = ".build-tmp"
 
 CANDIDATE_SCHEMA = pa.schema([
@@ -359,9 +360,11 @@ def write_splits(tmp: Path, out: Path, dec: Decisions, batch_size: int, bucket_r
     writers: dict[tuple[int, int], pa.ipc.RecordBatchFileWriter] = {}
     bucket_schema = records.EXAMPLE_SCHEMA.append(pa.field("rank", pa.int64()))
     pf = pq.ParquetFile(tmp / "candidates.parquet")
+    # buckets are read whole in pass 4: bound them in bytes as well as rows
+    bucket_rows = batch_rows(pf, bucket_rows, target_bytes=BUCKET_BYTES)
     start = 0
     try:
-        for batch in pf.iter_batches(batch_size=batch_size):
+        for batch in pf.iter_batches(batch_size=batch_rows(pf, batch_size)):
             n = batch.num_rows
             sl = slice(start, start + n)
             start += n
