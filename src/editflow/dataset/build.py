@@ -118,7 +118,7 @@ def batch_rows(pf: pq.ParquetFile, batch_size: int, target_bytes: int = BATCH_BY
         return batch_size
     total = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
     per_row = max(total / meta.num_rows, 1.0)
-    return int(max(MIN_BATCH_ROWS, min(batch_size, target_bytes // per_row)))
+    return int(min(batch_size, max(MIN_BATCH_ROWS, target_bytes // per_row)))
 
 
 def read_edit_batches(paths: Sequence[Path], batch_size: int):
