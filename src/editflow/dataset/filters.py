@@ -15,7 +15,7 @@ token counting last because it is the expensive one):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np

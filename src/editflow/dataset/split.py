@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 SPLIT_NAMES = ("train", "val", "test")
 REPO_METHOD = "repository"
