@@ -40,10 +40,10 @@ def generate(workdir: Path, n: int, n_repos: int) -> list[Path]:
     return files
 
 
-def build(files: list[Path], out: Path) -> dict:
+def build(files: list[Path], out: Path, tokenizer: str) -> dict:
     """Run `editflow dataset` as a child; wall seconds and the child's peak RSS."""
     cmd = [sys.executable, "-m", "editflow", "dataset", "--edits", *map(str, files), "--out", str(out),
-           "--tokenizer", "whitespace"]
+           "--tokenizer", tokenizer]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -67,19 +67,21 @@ def main() -> int:
     ap.add_argument("--repos", type=int, default=2000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/editflow-dataset-bench"))
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--tokenizer", default="whitespace",
+                    help="whitespace (default) or a tokenizer directory, e.g. resources/models/smollm2-135m-instruct")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     files = generate(args.workdir, args.edits, args.repos)
     print(f"inputs: {args.edits} edits in {len(files)} files ({time.perf_counter() - t0:.0f} s to generate/check)", flush=True)
-    result = {"edits": args.edits, "repos": args.repos, "cpus": os.cpu_count(), "tokenizer": "whitespace"}
+    result = {"edits": args.edits, "repos": args.repos, "cpus": os.cpu_count(), "tokenizer": args.tokenizer}
     if not args.no_baseline:
         small = max(FILE_ROWS, args.edits // 10)
         base_files = generate(args.workdir, small, args.repos)
-        base = build(base_files, args.workdir / "out-baseline")
+        base = build(base_files, args.workdir / "out-baseline", args.tokenizer)
         print(f"baseline {small} edits: {base}", flush=True)
         result["baseline"] = {"edits": small, **base}
-    big = build(files, args.workdir / "out")
+    big = build(files, args.workdir / "out", args.tokenizer)
     print(f"{args.edits} edits: {big}", flush=True)
     result.update(big)
     result["edits_per_s"] = round(args.edits / big["wall_s"], 1)
