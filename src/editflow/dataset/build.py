@@ -157,13 +157,61 @@ def _example_ids(edit_ids: pa.Array, task: str) -> pa.Array:
     return pa.array([records.stable_id(e, task) for e in edit_ids.to_pylist()], pa.string())
 
 
+def filter_view(view: pa.Table, task: str, fcfg: FilterConfig,
+                counter: TokenCounter) -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """Filters 1-7 on one task's view: keep mask, rows removed per step, (prompt, target) tokens.
+
+    Tokens are counted only for rows the cheaper filters keep (counting is the slow part)."""
+    n = view.num_rows
+    masks = cheap_removals(view, fcfg)
+    alive, _ = first_removal(masks, n)
+    tokens = np.zeros((2, n), dtype=np.int64)
+    idx = np.flatnonzero(alive)
+    if len(idx):
+        sub = view.take(pa.array(idx))
+        tokens[0, idx] = counter.count(render_prompts(task, sub["message"], sub["old_code"]))
+        tokens[1, idx] = counter.count(render_targets(task, sub["target"]))
+    masks["max_tokens"] = (tokens.sum(axis=0) > fcfg.max_tokens) if fcfg.max_tokens is not None \
+        else np.zeros(n, dtype=bool)
+    keep, counts = first_removal(masks, n)
+    return keep, counts, tokens
+
+
+def sign_edits(view: pa.Table, keep: np.ndarray, cfg: dd.DedupConfig, sig_fh, first_row: int) -> np.ndarray:
+    """MinHash the changed code of the kept rows; append signatures to `sig_fh`.
+
+    Returns each row's signature row number (-1: not kept, or no shingle to hash)."""
+    rows = np.full(view.num_rows, -1, dtype=np.int64)
+    idx = np.flatnonzero(keep)
+    if len(idx):
+        sig, valid = dd.signatures(changed_text(view.take(pa.array(idx))), cfg)
+        sig_fh.write(np.ascontiguousarray(sig[valid]).tobytes())
+        rows[idx[valid]] = first_row + np.arange(int(valid.sum()))
+    return rows
+
+
+def candidate_table(view: pa.Table, task: str, idx: np.ndarray, tokens: np.ndarray,
+                    sig_rows: np.ndarray) -> pa.Table:
+    """The surviving rows of a view as CANDIDATE_SCHEMA (text plus what dedup/split/stats need)."""
+    sub = view.take(pa.array(idx))
+    cols = {
+        "example_id": _example_ids(sub["edit_id"], task),
+        "kind": pa.array([TASK_KIND[task]] * len(idx), pa.string()),
+        "prompt_tokens": pa.array(tokens[0][idx]), "target_tokens": pa.array(tokens[1][idx]),
+        "content_hash": dd.content_hashes(sub["old_code"], sub["target"]),
+        "sig_row": pa.array(sig_rows[idx]),
+    }
+    arrays = [cols[n] if n in cols else sub[n] for n in CANDIDATE_SCHEMA.names]
+    return pa.Table.from_arrays(arrays, schema=CANDIDATE_SCHEMA)
+
+
 def pass1(paths: Sequence[Path], settings: BuildSettings, counter: TokenCounter, tmp: Path,
           batch_size: int) -> Pass1:
+    """Stream the edits: views, filters and signatures; write the candidates to `tmp`."""
     state = Pass1(candidates={t: 0 for t in settings.tasks},
                   removed={t: {s: 0 for s in FILTER_STEPS} for t in settings.tasks})
     writer = pq.ParquetWriter(tmp / "candidates.parquet", CANDIDATE_SCHEMA, compression="none")
     sig_fh = open(tmp / "signatures.u32", "wb")
-    fcfg = settings.filters
     try:
         for edits in _progress(read_edit_batches(paths, batch_size), None, "dataset pass 1"):
             state.edits += edits.num_rows
@@ -173,64 +221,29 @@ def pass1(paths: Sequence[Path], settings: BuildSettings, counter: TokenCounter,
             state.commits.update(pc.unique(pc.binary_join_element_wise(
                 edits["repo"], edits["commit"], "\x00")).to_pylist())
             views = build_views(edits, ("nb-file", "nb-cell", "py-file"))
-            survivors: dict[str, tuple[pa.Table, np.ndarray, np.ndarray]] = {}
-            # rows of a view <-> position among the batch's edits of that kind
+            kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for task in settings.tasks:
-                view = views[task]
-                n = view.num_rows
-                masks = cheap_removals(view, fcfg)
-                alive, _ = first_removal(masks, n)
-                ptok = np.zeros(n, dtype=np.int64)
-                ttok = np.zeros(n, dtype=np.int64)
-                idx = np.flatnonzero(alive)
-                if len(idx):
-                    sub = view.take(pa.array(idx))
-                    ptok[idx] = counter.count(render_prompts(task, sub["message"], sub["old_code"]))
-                    ttok[idx] = counter.count(render_targets(task, sub["target"]))
-                tok_over = np.zeros(n, dtype=bool)
-                if fcfg.max_tokens is not None:
-                    tok_over = (ptok + ttok) > fcfg.max_tokens
-                masks["max_tokens"] = tok_over
-                keep, counts = first_removal(masks, n)
-                state.candidates[task] += n
+                keep, counts, tokens = filter_view(views[task], task, settings.filters, counter)
+                state.candidates[task] += views[task].num_rows
                 for step, c in counts.items():
                     state.removed[task][step] += c
-                survivors[task] = (view, keep, np.stack([ptok, ttok]))
-            # one MinHash signature per edit that survives in at least one task
-            sig_rows = {"notebook": None, "python": None}
-            if settings.dedup.near:
-                for kind, sig_task in (("notebook", "nb-cell"), ("python", "py-file")):
-                    tasks_of_kind = [t for t in settings.tasks if TASK_KIND[t] == kind]
-                    n_kind = views[sig_task].num_rows
-                    any_keep = np.zeros(n_kind, dtype=bool)
-                    for t in tasks_of_kind:
-                        any_keep |= survivors[t][1]
-                    rows = np.full(n_kind, -1, dtype=np.int64)
-                    idx = np.flatnonzero(any_keep)
-                    if len(idx):
-                        texts = changed_text(views[sig_task].take(pa.array(idx)))
-                        sig, valid = dd.signatures(texts, settings.dedup)
-                        sig = sig[valid]
-                        sig_fh.write(np.ascontiguousarray(sig).tobytes())
-                        rows[idx[valid]] = state.n_sig + np.arange(int(valid.sum()))
-                        state.n_sig += int(valid.sum())
-                    sig_rows[kind] = rows
+                kept[task] = (keep, tokens)
+            # one signature per edit kept by at least one task; the views of one kind share rows
+            sig_rows: dict[str, np.ndarray] = {}
+            for kind, sig_task in (("notebook", "nb-cell"), ("python", "py-file")):
+                any_keep = np.zeros(views[sig_task].num_rows, dtype=bool)
+                for t in settings.tasks:
+                    if TASK_KIND[t] == kind:
+                        any_keep |= kept[t][0]
+                if not settings.dedup.near:
+                    any_keep[:] = False
+                sig_rows[kind] = sign_edits(views[sig_task], any_keep, settings.dedup, sig_fh, state.n_sig)
+                state.n_sig += int((sig_rows[kind] >= 0).sum())
             for task in settings.tasks:
-                view, keep, tok = survivors[task]
+                keep, tokens = kept[task]
                 idx = np.flatnonzero(keep)
-                if not len(idx):
-                    continue
-                sub = view.take(pa.array(idx))
-                srows = sig_rows[TASK_KIND[task]]
-                cols = {
-                    "example_id": _example_ids(sub["edit_id"], task),
-                    "kind": pa.array([TASK_KIND[task]] * len(idx), pa.string()),
-                    "prompt_tokens": pa.array(tok[0][idx]), "target_tokens": pa.array(tok[1][idx]),
-                    "content_hash": dd.content_hashes(sub["old_code"], sub["target"]),
-                    "sig_row": pa.array(srows[idx] if srows is not None else np.full(len(idx), -1)),
-                }
-                arrays = [cols[n] if n in cols else sub[n] for n in CANDIDATE_SCHEMA.names]
-                writer.write_table(pa.Table.from_arrays(arrays, schema=CANDIDATE_SCHEMA))
+                if len(idx):
+                    writer.write_table(candidate_table(views[task], task, idx, tokens, sig_rows[TASK_KIND[task]]))
     finally:
         writer.close()
         sig_fh.close()
