@@ -270,91 +270,116 @@ def _age(meta: pa.Table) -> np.ndarray:
     return age
 
 
+def exact_dedup(meta: pa.Table, age: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows removed as exact duplicates: {step: mask}; the oldest row of each group stays."""
+    n = meta.num_rows
+    by_id = ~dd.keep_first([meta["example_id"]], age)
+    idx = np.flatnonzero(~by_id)
+    sub = meta.take(pa.array(idx))
+    keep_content = np.zeros(n, dtype=bool)
+    keep_content[idx] = dd.keep_first([sub["task"], sub["content_hash"]], age[idx])
+    return {"dedup_exact_id": by_id, "dedup_exact_content": ~by_id & ~keep_content}
+
+
+@dataclass
+class NearDups:
+    removed: np.ndarray       # rows dropped: near duplicates from another repository
+    cluster: np.ndarray       # cluster label per row (-1: in no cluster)
+    n_clusters: int
+    sizes: list
+
+
+def near_dedup(meta: pa.Table, alive: np.ndarray, age: np.ndarray, sig_path: Path, n_sig: int,
+               cfg: dd.DedupConfig) -> NearDups:
+    """Cluster the alive rows' edits by MinHash; drop members outside the oldest member's repository."""
+    n = meta.num_rows
+    out = NearDups(removed=np.zeros(n, dtype=bool), cluster=np.full(n, -1, dtype=np.int64), n_clusters=0, sizes=[])
+    sig_row = np.asarray(meta["sig_row"], dtype=np.int64)
+    rows = np.flatnonzero(alive & (sig_row >= 0))
+    if not n_sig or not len(rows):
+        return out
+    nodes, inv = np.unique(sig_row[rows], return_inverse=True)   # one node per edit
+    node_age = np.full(len(nodes), np.iinfo(np.int64).max)
+    np.minimum.at(node_age, inv, age[rows])
+    sig = np.asarray(np.memmap(sig_path, dtype=np.uint32, mode="r", shape=(n_sig, cfg.num_perm))[nodes])
+    labels = dd.components(len(nodes), dd.near_duplicate_pairs(sig, np.ones(len(nodes), dtype=bool), cfg))
+    in_cluster = np.bincount(labels, minlength=len(nodes))[labels] >= 2
+    node_repo = np.empty(len(nodes), dtype=object)
+    node_repo[inv] = meta["repo"].to_numpy(zero_copy_only=False)[rows]
+    # the repository of each cluster's oldest node
+    order = np.lexsort((node_age, labels))
+    lab_sorted = labels[order]
+    starts = np.concatenate([[True], lab_sorted[1:] != lab_sorted[:-1]])
+    head = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
+    rep_repo = np.empty(len(nodes), dtype=object)
+    rep_repo[order] = node_repo[head]
+    drop_node = in_cluster & (node_repo != rep_repo)
+    out.removed[rows[drop_node[inv]]] = True
+    out.cluster[rows] = np.where(in_cluster[inv], labels[inv], -1)
+    cl = labels[in_cluster]
+    if len(cl):
+        uniq = np.unique(cl)
+        out.n_clusters = int(len(uniq))
+        out.sizes = sorted(np.bincount(cl)[uniq].tolist(), reverse=True)
+    return out
+
+
+def assign_splits(kmeta: pa.Table, cluster: np.ndarray, age: np.ndarray, cfg: sp.SplitConfig) -> tuple[np.ndarray, str]:
+    """Split code per kept row and the method used (repository, or the time fallback)."""
+    repos = sorted(set(kmeta["repo"].to_pylist()))
+    if len(repos) >= cfg.min_repos_for_repo_split:
+        table = sp.split_by_repo(repos, cfg)
+        codes = np.array([table[r] for r in repos], dtype=np.int8)
+        return codes[np.asarray(pc.index_in(kmeta["repo"], pa.array(repos, pa.string())))], sp.REPO_METHOD
+    by_time = sp.split_by_time(kmeta["repo"], kmeta["kind"], kmeta["commit_time"], kmeta["commit"], cfg)
+    return sp.clusters_follow_oldest(by_time, cluster, age), sp.TIME_METHOD
+
+
+def ranks_within_splits(kmeta: pa.Table, split: np.ndarray) -> np.ndarray:
+    """Each kept row's position in its split file: (task, repo, commit_time, commit, path, example_id)."""
+    if not kmeta.num_rows:
+        return np.zeros(0, dtype=np.int64)
+    t = pa.table({"split": pa.array(split), "task": kmeta["task"], "repo": kmeta["repo"],
+                  "commit_time": kmeta["commit_time"], "commit": kmeta["commit"],
+                  "path": kmeta["path"], "example_id": kmeta["example_id"]})
+    order = np.asarray(pc.sort_indices(t, sort_keys=[(c, "ascending") for c in t.column_names]))
+    sorted_split = split[order]
+    first = np.array([np.searchsorted(sorted_split, s, side="left") for s in range(3)], dtype=np.int64)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first[sorted_split]
+    return rank
+
+
 def decide(meta: pa.Table, settings: BuildSettings, tmp: Path, n_sig: int) -> Decisions:
+    """Dedup and split on the candidates' small columns; every removal counted per task."""
     n = meta.num_rows
     task = np.asarray(meta["task"].to_pylist(), dtype=object) if n else np.zeros(0, dtype=object)
     removed = {t: {s: 0 for s in DEDUP_STEPS} for t in settings.tasks}
     keep = np.ones(n, dtype=bool)
     age = _age(meta) if n else np.zeros(0, np.int64)
 
-    def _count(step: str, hit: np.ndarray) -> None:
+    def drop(step: str, hit: np.ndarray) -> None:
+        hit = hit & keep
         for t, c in Counter(task[hit].tolist()).items():
             removed[t][step] += c
+        keep[hit] = False
 
     if settings.dedup.exact and n:
-        k1 = dd.keep_first([meta["example_id"]], age)
-        _count("dedup_exact_id", ~k1)
-        keep &= k1
-        idx = np.flatnonzero(keep)
-        sub = meta.take(pa.array(idx))
-        k2 = np.zeros(n, dtype=bool)
-        k2[idx] = dd.keep_first([sub["task"], sub["content_hash"]], age[idx])
-        hit = keep & ~k2
-        _count("dedup_exact_content", hit)
-        keep &= k2
+        for step, hit in exact_dedup(meta, age).items():
+            drop(step, hit)
+    near = NearDups(removed=np.zeros(n, bool), cluster=np.full(n, -1, np.int64), n_clusters=0, sizes=[])
+    if settings.dedup.near and n:
+        near = near_dedup(meta, keep, age, tmp / "signatures.u32", n_sig, settings.dedup)
+        drop("dedup_near", near.removed)
 
-    cluster_of_row = np.full(n, -1, dtype=np.int64)
-    n_clusters, sizes = 0, []
-    sig_row = np.asarray(meta["sig_row"], dtype=np.int64) if n else np.zeros(0, np.int64)
-    if settings.dedup.near and n_sig and n:
-        rows = np.flatnonzero(keep & (sig_row >= 0))
-        nodes, inv = np.unique(sig_row[rows], return_inverse=True)
-        node_age = np.full(len(nodes), np.iinfo(np.int64).max)
-        np.minimum.at(node_age, inv, age[rows])
-        sig_all = np.memmap(tmp / "signatures.u32", dtype=np.uint32, mode="r",
-                            shape=(n_sig, settings.dedup.num_perm))
-        sig = np.asarray(sig_all[nodes])
-        pairs = dd.near_duplicate_pairs(sig, np.ones(len(nodes), dtype=bool), settings.dedup)
-        labels = dd.components(len(nodes), pairs)
-        size = np.bincount(labels, minlength=len(nodes))
-        in_cluster = size[labels] >= 2
-        # oldest node of each cluster -> its repository
-        repo_all = meta["repo"].to_numpy(zero_copy_only=False)
-        node_repo = np.empty(len(nodes), dtype=object)
-        node_repo[inv] = repo_all[rows]
-        order = np.lexsort((node_age, labels))
-        lab_sorted = labels[order]
-        starts = np.concatenate([[True], lab_sorted[1:] != lab_sorted[:-1]])
-        head = order[np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))]
-        rep_repo = np.empty(len(nodes), dtype=object)
-        rep_repo[order] = node_repo[head]
-        drop_node = in_cluster & (node_repo != rep_repo)
-        drop_rows = rows[drop_node[inv]]
-        hit = np.zeros(n, dtype=bool)
-        hit[drop_rows] = True
-        _count("dedup_near", hit)
-        keep &= ~hit
-        cluster_of_row[rows] = np.where(in_cluster[inv], labels[inv], -1)
-        cl = labels[in_cluster]
-        n_clusters = int(len(np.unique(cl)))
-        sizes = sorted(np.bincount(cl)[np.unique(cl)].tolist(), reverse=True) if len(cl) else []
-
-    split = np.zeros(n, dtype=np.int8)
     kept = np.flatnonzero(keep)
     kmeta = meta.take(pa.array(kept))
-    repos = sorted(set(kmeta["repo"].to_pylist()))
-    if len(repos) >= settings.split.min_repos_for_repo_split:
-        method = sp.REPO_METHOD
-        table = sp.split_by_repo(repos, settings.split)
-        codes = np.array([table[r] for r in repos], dtype=np.int8)
-        split[kept] = codes[np.asarray(pc.index_in(kmeta["repo"], pa.array(repos, pa.string())))]
-    else:
-        method = sp.TIME_METHOD
-        s = sp.split_by_time(kmeta["repo"], kmeta["kind"], kmeta["commit_time"], kmeta["commit"], settings.split)
-        split[kept] = sp.clusters_follow_oldest(s, cluster_of_row[kept], age[kept])
-
+    split = np.zeros(n, dtype=np.int8)
+    split[kept], method = assign_splits(kmeta, near.cluster[kept], age[kept], settings.split)
     rank = np.zeros(n, dtype=np.int64)
-    if len(kept):
-        t = pa.table({"split": pa.array(split[kept]), "task": kmeta["task"], "repo": kmeta["repo"],
-                      "commit_time": kmeta["commit_time"], "commit": kmeta["commit"],
-                      "path": kmeta["path"], "example_id": kmeta["example_id"]})
-        order = np.asarray(pc.sort_indices(t, sort_keys=[(c, "ascending") for c in t.column_names]))
-        sorted_split = split[kept][order]
-        first = {s: int(np.searchsorted(sorted_split, s, side="left")) for s in range(3)}
-        pos = np.arange(len(order)) - np.array([first[s] for s in sorted_split.tolist()], dtype=np.int64)
-        rank[kept[order]] = pos
+    rank[kept] = ranks_within_splits(kmeta, split[kept])
     return Decisions(keep=keep, split=split, rank=rank, removed=removed, split_method=method,
-                     near_clusters=n_clusters, near_cluster_sizes=sizes[:20])
+                     near_clusters=near.n_clusters, near_cluster_sizes=near.sizes[:20])
 
 
 def _example_table(batch: pa.Table) -> pa.Table:
