@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from editflow.mine.notebook import NotebookError, code_cells
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+CATFILE_MIN_BYTES = 256 << 10  # below this, pygit2 reads faster than a cat-file round trip
 BINARY_SNIFF = 8000  # git's own heuristic: a NUL byte in the first 8000 bytes means binary
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
@@ -103,7 +104,9 @@ class CatFile:
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
-            self.proc = subprocess.Popen(["git", "--git-dir", self.git_dir, "cat-file", "--batch"],
+            # a bounded delta-base cache keeps each worker's git small
+            self.proc = subprocess.Popen(["git", "-c", "core.deltaBaseCacheLimit=32m", "--git-dir", self.git_dir,
+                                          "cat-file", "--batch"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.DEVNULL, bufsize=1 << 20)
         return self.proc
@@ -157,7 +160,7 @@ def make_catfile(repo, reader: str) -> CatFile | None:
 class BlobCache:
     """LRU of classified blobs keyed by (blob id, kind), bounded by an estimate of bytes held."""
 
-    def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 48 << 20,
+    def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 24 << 20,
                  catfile: CatFile | None = None) -> None:
         self.repo = repo
         self.catfile = catfile
@@ -189,11 +192,12 @@ class BlobCache:
         import pygit2
 
         if self.catfile is not None:
-            try:
+            try:  # small blobs: libgit2 caches their delta bases, and a pipe round trip costs more
                 present = self.repo.odb.exists(oid)
-            except (pygit2.GitError, ValueError):
-                present = False
-            data = self.catfile.read(str(oid), self.max_file_bytes) if present else None
+                size = self.repo.odb.read_header(oid)[1] if present else 0
+            except (pygit2.GitError, ValueError, KeyError, OSError):
+                present, size = False, 0
+            data = self.catfile.read(str(oid), self.max_file_bytes) if present and size >= CATFILE_MIN_BYTES else None
             if isinstance(data, int):
                 return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
             if data is not None:

@@ -28,7 +28,7 @@ from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1      # bump when the meaning of any column changes: forces a full re-mine
-CHUNK_COMMITS = 16      # commits per worker task: reuses the blob cache, bounds memory in flight
+CHUNK_COMMITS = 8       # commits per worker task: reuses the blob cache, bounds memory in flight
 MIN_PARALLEL = 32       # fewer new commits than this are mined in-process
 
 
@@ -92,9 +92,9 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
                              initargs=(repo_path, settings, reader)) as pool:
         pending = []
-        for part in _chunks(commits, size):  # at most 2 tasks per worker in flight: flat memory
+        for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
             pending.append(pool.submit(worker.mine_chunk, part))
-            if len(pending) >= 2 * workers:
+            if len(pending) > workers:
                 yield from pending.pop(0).result()
         for fut in pending:
             yield from fut.result()
