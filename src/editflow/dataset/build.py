@@ -483,6 +483,9 @@ def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[st
     out = Path(out)
     settings = BuildSettings.from_section(section)
     counter = make_counter(tokenizer)
+    log.info("dataset: %d edits file(s), %d skips file(s), tasks %s, tokenizer %s, max_tokens %s, "
+             "near-dup threshold %s -> %s", len(edits), len(skips), ",".join(settings.tasks), counter.name,
+             settings.filters.max_tokens, settings.dedup.near_threshold if settings.dedup.near else "off", out)
     tmp = out / TMP_DIR
     if tmp.exists():
         shutil.rmtree(tmp)
