@@ -131,3 +131,18 @@ def test_batch_rows_shrinks_for_big_rows(tmp_path):
     rows = batch_rows(pq.ParquetFile(tmp_path / "b.parquet"), 20_000, target_bytes=1_000_000)
     assert rows == 64  # clamped to MIN_BATCH_ROWS: ~100 kB per row
     assert batch_rows(pq.ParquetFile(tmp_path / "b.parquet"), 20_000, target_bytes=50_000_000) in range(400, 500)
+
+
+def test_hf_counter_counts_repeated_texts_once(tmp_path):
+    tokenizers = pytest.importorskip("tokenizers")
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+    tok = tokenizers.Tokenizer(WordLevel({"[UNK]": 0, "a": 1}, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    tok.save(str(tmp_path / "tokenizer.json"))
+    counter = make_counter(str(tmp_path))
+    seen = []
+    inner = counter._count_values
+    counter._count_values = lambda values: (seen.append(list(values)), inner(values))[1]
+    assert counter.count(pa.chunked_array([["a a", "a", "a a", None, ""]])).tolist() == [2, 1, 2, 0, 0]
+    assert sorted(seen[0]) == ["", "a", "a a"]

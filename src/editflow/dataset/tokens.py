@@ -101,7 +101,16 @@ class HFCounter(TokenCounter):
             self._hf = AutoTokenizer.from_pretrained(name_or_dir)
 
     def count(self, texts: pa.Array) -> np.ndarray:
-        values = pc.fill_null(texts, "").to_pylist()
+        """Encode each distinct text once (forks and repeated edits repeat whole prompts)."""
+        if len(texts) == 0:
+            return np.zeros(0, dtype=np.int64)
+        encoded = pc.dictionary_encode(pc.fill_null(texts, ""))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        per_value = self._count_values(encoded.dictionary.to_pylist())
+        return per_value[np.asarray(encoded.indices, dtype=np.int64)]
+
+    def _count_values(self, values: list[str]) -> np.ndarray:
         if not values:
             return np.zeros(0, dtype=np.int64)
         if self._fast is not None:
