@@ -1,4 +1,4 @@
-"""Filter, deduplicate and split mined edits into task views (nb-file, nb-cell, py-file).
+r"""Filter, deduplicate and split mined edits into task views (nb-file, nb-cell, py-file).
 
 Writes DIR/{train,val,test}.parquet (records.EXAMPLE_SCHEMA, rows sorted, byte-identical on
 rerun), DIR/stats.json (the filter funnel, counts per split, distributions, skips by
