@@ -20,4 +20,5 @@ rule score:
         "../envs/eval.yaml"
     shell:
         "editflow score --in {input.predictions} --out {output} --tokenizer {params.tokenizer}"
+        " --workers {threads}"
         " --settings {params.settings} > {log} 2>&1"
