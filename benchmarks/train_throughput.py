@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from editflow.train import data  # noqa: E402
+from editflow.train import attention, data  # noqa: E402
 from editflow.train.settings import LoraSettings, ModelSpec, Runtime, TrainSettings  # noqa: E402
 
 
@@ -56,39 +56,29 @@ def dataset_examples(dataset: Path, task: str, tokenizer, max_length: int, limit
     return ex
 
 
-def run_mode(model, optimizer, examples, s: TrainSettings, rt: Runtime, pad_id: int, steps: int,
-             seed: int, warmup: int) -> dict:
+def one_step(model, optimizer, chunk, packing: bool, s: TrainSettings, rt: Runtime, pad_id: int) -> dict:
+    """One optimizer step over `chunk`, as the trainer does it; returns its time and token counts."""
     import torch
 
     from editflow.train.loop import loss_sum
 
-    order = data.epoch_order(len(examples), seed, 0)
-    spe = data.steps_per_epoch(len(examples), s.effective_batch)
-    real = padded = micro = 0
-    t0 = None
-    for step in range(warmup + steps):
-        if step == warmup:
-            if rt.device.startswith("cuda"):
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-        chunk = [examples[j] for j in data.step_indices(order, step % spe, s.effective_batch)]
-        groups = data.plan(chunk, s.micro_batch_tokens, s.packing)
-        n_target = sum(e.n_target for e in chunk)
-        for g in groups:
-            batch = data.collate(g, s.packing, pad_id)
-            total, _ = loss_sum(model, batch, rt)
-            (total / n_target).backward()
-            if step >= warmup:
-                real += sum(e.length for e in g)
-                padded += batch["input_ids"].numel()
-                micro += 1
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
     if rt.device.startswith("cuda"):
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    return {"tokens_per_s": real / seconds, "seconds": seconds, "real_tokens": real, "padded_tokens": padded,
-            "padding_fraction": 1 - real / padded, "micro_batches_per_step": micro / steps}
+    t0 = time.perf_counter()
+    groups = data.plan(chunk, s.micro_batch_tokens, packing)
+    n_target = sum(e.n_target for e in chunk)
+    real = padded = 0
+    for g in groups:
+        batch = data.collate(g, packing, pad_id)
+        total, _ = loss_sum(model, batch, rt)
+        (total / n_target).backward()
+        real += sum(e.length for e in g)
+        padded += batch["input_ids"].numel()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    if rt.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - t0, "real": real, "padded": padded, "micro": len(groups)}
 
 
 def main(argv=None) -> int:
@@ -136,28 +126,44 @@ def main(argv=None) -> int:
           f"max {lengths.max()} tokens", flush=True)
 
     spec = ModelSpec(path=args.model, quantization=args.quantization)
+    s = TrainSettings(lora=LoraSettings(r=args.lora_r, alpha=2 * args.lora_r, dropout=0.0),
+                      effective_batch=args.effective_batch, micro_batch_tokens=args.micro_batch_tokens,
+                      max_length=args.max_length, precision=args.precision,
+                      gradient_checkpointing=args.gradient_checkpointing)
+    rt = resolve_runtime(s, spec, device)
+    # One model for both modes (varlen attention serves packed rows; padded rows get plain
+    # SDPA), and the modes alternate step by step on the same examples, so a machine whose
+    # load changes during the run slows both alike.
+    model = build_model(spec, s, rt, seed=args.seed, attn=attention.choose(device, packing=True))
+    model.train()
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-4)
+    order = data.epoch_order(len(examples), args.seed, 0)
+    spe = data.steps_per_epoch(len(examples), args.effective_batch)
+    totals = {m: {"seconds": 0.0, "real": 0, "padded": 0, "micro": 0, "peak_gpu_mb": 0.0} for m in ("padded", "packed")}
+    for step in range(args.warmup_steps + args.max_steps):
+        chunk = [examples[j] for j in data.step_indices(order, step % spe, args.effective_batch)]
+        for mode in ("padded", "packed"):
+            if device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            r = one_step(model, opt, chunk, mode == "packed", s, rt, tok.pad_token_id)
+            if step < args.warmup_steps:
+                continue
+            t = totals[mode]
+            for k in ("seconds", "real", "padded", "micro"):
+                t[k] += r[k]
+            if device.startswith("cuda"):
+                t["peak_gpu_mb"] = max(t["peak_gpu_mb"], torch.cuda.max_memory_allocated() / 2**20)
+            print(f"step {step - args.warmup_steps + 1} {mode:>6}: {r['real'] / r['seconds']:.0f} tokens/s "
+                  f"({r['micro']} micro-batches, {r['seconds']:.1f} s)", flush=True)
     results = {}
-    for packing in (False, True):
-        s = TrainSettings(lora=LoraSettings(r=args.lora_r, alpha=2 * args.lora_r, dropout=0.0),
-                          effective_batch=args.effective_batch, micro_batch_tokens=args.micro_batch_tokens,
-                          max_length=args.max_length, packing=packing, precision=args.precision,
-                          gradient_checkpointing=args.gradient_checkpointing)
-        rt = resolve_runtime(s, spec, device)
-        model = build_model(spec, s, rt, seed=args.seed)
-        model.train()
-        opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=1e-4)
+    for mode, t in totals.items():
+        results[mode] = {"tokens_per_s": t["real"] / t["seconds"], "padding_fraction": 1 - t["real"] / t["padded"],
+                         "micro_batches_per_step": t["micro"] / args.max_steps}
         if device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
-        r = run_mode(model, opt, examples, s, rt, tok.pad_token_id, args.max_steps, args.seed, args.warmup_steps)
-        r.update(peak_memory(rt))
-        name = "packed" if packing else "padded"
-        results[name] = r
-        print(f"{name:>7}: {r['tokens_per_s']:.0f} tokens/s, padding {100 * r['padding_fraction']:.1f}%, "
-              f"{r['micro_batches_per_step']:.1f} micro-batches/step, "
-              + ", ".join(f"{k} {v}" for k, v in peak_memory(rt).items()), flush=True)
-        del model, opt
-        if device.startswith("cuda"):
-            torch.cuda.empty_cache()
+            results[mode]["peak_gpu_allocated_mb"] = round(t["peak_gpu_mb"], 1)
+        print(f"{mode:>7}: {results[mode]['tokens_per_s']:.0f} tokens/s, padding "
+              f"{100 * results[mode]['padding_fraction']:.1f}%, "
+              f"{results[mode]['micro_batches_per_step']:.1f} micro-batches/step", flush=True)
     speedup = results["packed"]["tokens_per_s"] / results["padded"]["tokens_per_s"]
     print(json.dumps({
         "benchmark": "train_throughput", "model": args.model, "device": device,
@@ -170,7 +176,9 @@ def main(argv=None) -> int:
         "padded_padding_fraction": round(results["padded"]["padding_fraction"], 4),
         "packed_micro_batches_per_step": results["packed"]["micro_batches_per_step"],
         "padded_micro_batches_per_step": results["padded"]["micro_batches_per_step"],
-        "peak_memory": {k: {m: v for m, v in r.items() if m.startswith("peak")} for k, r in results.items()},
+        "attention": model.config._attn_implementation,
+        "peak_memory": {**peak_memory(rt), **{f"{k}_peak_gpu_allocated_mb": r["peak_gpu_allocated_mb"]
+                                              for k, r in results.items() if "peak_gpu_allocated_mb" in r}},
         "packing_speedup": round(speedup, 3),
     }))
     return 0

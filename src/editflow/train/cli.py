@@ -11,7 +11,8 @@ Example (default config, CPU, a few minutes):
     editflow train --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
         --task nb-cell --run 0 --dataset results/dataset --out results/models/smollm2-135m/nb-cell/run0
 
-Multi-GPU (one node, N GPUs): torchrun --nproc_per_node N -m editflow train ... (same flags).
+Multi-GPU (one node, N GPUs): torchrun --nproc_per_node N -m editflow train ... (same flags,
+but --run-index K for --run K: torchrun's parser takes --run for its own --run-path).
 """
 from __future__ import annotations
 
@@ -33,12 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"],
                         help="override the model entry's dtype")
     parser.add_argument("--task", required=True, choices=["nb-file", "nb-cell", "py-file"])
-    parser.add_argument("--run", type=int, default=0, help="run index; also the seed (default: %(default)s)")
+    parser.add_argument("--run", "--run-index", dest="run", type=int, default=0,
+                        help="run index; also the seed (default: %(default)s). Under torchrun write "
+                             "--run-index: torchrun's own parser rejects --run as ambiguous")
     parser.add_argument("--dataset", default="results/dataset", help="dataset directory (default: %(default)s)")
     parser.add_argument("--out", required=True, help="run directory, e.g. results/models/{model}/{task}/run{k}")
     parser.add_argument("--config", help="full config YAML (default: config/config.yaml)")
     parser.add_argument("--settings", help="the `train` section as JSON (overrides --config's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (the rule's `threads`; default: torch's "
+                        "choice). On a shared machine fewer threads than cores avoids OpenMP spin-waits")
     parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: OUT/checkpoints)")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep the last checkpoint after success (default: delete it)")
@@ -80,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     from editflow.train.settings import TrainSettings
 
     section = section_from_args(args.config, args.settings, "train")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     job = TrainJob(model=resolve_model_spec(args), task=args.task, run=args.run, dataset=Path(args.dataset),
                    out=Path(args.out), settings=TrainSettings.from_section(section), device=args.device,
                    checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
