@@ -30,7 +30,7 @@ SLURM_E2E_TIMEOUT_S = 900
 # every key in which the CI profile differs from the real one (docs/cluster.md explains each)
 CI_DIFFERENCES = {
     "jobs", "latency-wait", "retries", "keep-going", "use-conda", "conda-frontend", "max-threads",
-    "default-resources", "set-resources", "slurm-status-command", "slurm-init-seconds-before-status-checks",
+    "default-resources", "slurm-status-command", "slurm-init-seconds-before-status-checks",
     "seconds-between-status-checks", "slurm-keep-successful-logs",
 }
 
