@@ -96,8 +96,8 @@ KILLER = textwrap.dedent("""
     writer.ROW_GROUP_ROWS = 5
     n = {"commits": 0}
     real = writer.EditWriter.add_commit
-    def add_commit(self, *args):
-        real(self, *args)
+    def add_commit(self, rows):
+        real(self, rows)
         n["commits"] += 1
         if n["commits"] == int(sys.argv[3]):
             os.kill(os.getpid(), signal.SIGKILL)
@@ -140,7 +140,7 @@ def test_exception_mid_write_leaves_no_file(tmp_path, monkeypatch):
     repo = tmp_path / "demo.git"
     build_demo_repo(repo, seed=2, n_commits=6)
 
-    def boom(self, *args):
+    def boom(self, rows):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(writer.EditWriter, "add_commit", boom)

@@ -73,18 +73,9 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
-def _per_commit(result) -> Iterator[tuple]:
-    """(edits table slice, row cost, skip rows) per commit of one chunk result."""
-    table, per_commit = result
-    offset = 0
-    for n, cost, skips in per_commit:
-        yield table.slice(offset, n), cost, skips
-        offset += n
-
-
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
              chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto"):
-    """(edits, cost, skips) per commit, in commit order, from `workers` processes.
+    """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
     """
@@ -92,7 +83,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
         extractor = worker.init(repo_path, settings, reader)
         try:
             for part in _chunks(commits, chunk):
-                yield from _per_commit(worker.mine_chunk(part))
+                yield from worker.mine_chunk(part)
         finally:
             extractor.close()
         return
@@ -104,9 +95,9 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
             pending.append(pool.submit(worker.mine_chunk, part))
             if len(pending) > workers:
-                yield from _per_commit(pending.pop(0).result())
+                yield from pending.pop(0).result()
         for fut in pending:
-            yield from _per_commit(fut.result())
+            yield from fut.result()
 
 
 # ---- orchestration -----------------------------------------------------------------------
@@ -215,8 +206,8 @@ def _write_outputs(out, skips_out, state, previous, skips, results, total, progr
         writer = EditWriter(tmp, state)
         if previous is not None:
             writer.carry_over(previous)
-        for edits, cost, commit_skips in _progress(results, total, progress):
-            writer.add_commit(edits, cost)
+        for edits, commit_skips in _progress(results, total, progress):
+            writer.add_commit(edits)
             skips.extend(commit_skips)
         writer.close()
         if skips_out is not None:

@@ -75,9 +75,8 @@ class EditWriter:
 
     def __init__(self, path: Path, state: MineState) -> None:
         self.writer = pq.ParquetWriter(path, EDIT_SCHEMA.with_metadata(state.to_meta()), **WRITE_OPTIONS)
-        self.buffer: list[pa.Table] = []
+        self.buffer: list[dict] = []
         self.cost = 0
-        self.rows = 0
         self.rows_written = 0
 
     def carry_over(self, previous: Path) -> None:
@@ -89,25 +88,23 @@ class EditWriter:
             if i < n - 1:
                 self._write(table)
                 continue
-            cost = sum(row_cost(r) for r in table.to_pylist())
-            if cost >= ROW_GROUP_BYTES or table.num_rows >= ROW_GROUP_ROWS:
+            rows = table.to_pylist()
+            cost = sum(row_cost(r) for r in rows)
+            if cost >= ROW_GROUP_BYTES or len(rows) >= ROW_GROUP_ROWS:
                 self._write(table)
             else:
-                self.buffer, self.cost, self.rows = [table], cost, table.num_rows
+                self.buffer, self.cost = rows, cost
 
-    def add_commit(self, table: pa.Table, cost: int) -> None:
-        """Buffer one commit's edits (`cost` = sum of row_cost); flush at the thresholds."""
-        if table.num_rows:
-            self.buffer.append(table)
-            self.rows += table.num_rows
-            self.cost += cost
-        if self.cost >= ROW_GROUP_BYTES or self.rows >= ROW_GROUP_ROWS:
+    def add_commit(self, rows: list[dict]) -> None:
+        self.buffer.extend(rows)
+        self.cost += sum(row_cost(r) for r in rows)
+        if self.cost >= ROW_GROUP_BYTES or len(self.buffer) >= ROW_GROUP_ROWS:
             self.flush()
 
     def flush(self) -> None:
         if self.buffer:
-            self._write(pa.concat_tables(self.buffer))
-        self.buffer, self.cost, self.rows = [], 0, 0
+            self._write(pa.Table.from_pylist(self.buffer, schema=EDIT_SCHEMA))
+        self.buffer, self.cost = [], 0
 
     def _write(self, table: pa.Table) -> None:
         # one contiguous chunk per column: page layout then depends on the values only
