@@ -204,11 +204,15 @@ def _write_outputs(out, skips_out, state, previous, skips, results, total, progr
     """
     with atomic_path(out) as tmp:
         writer = EditWriter(tmp, state)
-        if previous is not None:
-            writer.carry_over(previous)
-        for edits, commit_skips in _progress(results, total, progress):
-            writer.add_commit(edits)
-            skips.extend(commit_skips)
+        try:
+            if previous is not None:
+                writer.carry_over(previous)
+            for edits, commit_skips in _progress(results, total, progress):
+                writer.add_commit(edits)
+                skips.extend(commit_skips)
+        except BaseException:
+            writer.abort()
+            raise
         writer.close()
         if skips_out is not None:
             with atomic_path(skips_out) as stmp:

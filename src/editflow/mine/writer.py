@@ -11,6 +11,8 @@ leave out of step with the data.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +80,23 @@ class EditWriter:
         self.buffer: list[dict] = []
         self.cost = 0
         self.rows_written = 0
+        # Encoding + zstd of a row group runs in C++ without the GIL: a writer thread
+        # overlaps it with the extraction of the next commits. One group queued at most.
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._drain, name="edit-writer", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            table = self.queue.get()
+            if table is None:
+                return
+            if self.error is None:
+                try:
+                    self.writer.write_table(table, row_group_size=max(1, table.num_rows))
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    self.error = exc
 
     def carry_over(self, previous: Path) -> None:
         """Copy the closed row groups of a previous output; re-buffer its last one."""
@@ -107,12 +126,27 @@ class EditWriter:
         self.buffer, self.cost = [], 0
 
     def _write(self, table: pa.Table) -> None:
+        if self.error is not None:
+            raise self.error
         # one contiguous chunk per column: page layout then depends on the values only
-        self.writer.write_table(table.combine_chunks(), row_group_size=max(1, table.num_rows))
+        self.queue.put(table.combine_chunks())
         self.rows_written += table.num_rows
 
+    def abort(self) -> None:
+        """Stop the writer thread after a failure elsewhere (the temp file is then dropped)."""
+        self.error = self.error or RuntimeError("aborted")
+        self.queue.put(None)
+        self.thread.join()
+        self.writer.close()
+
     def close(self) -> None:
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
         self.writer.close()
 
 
