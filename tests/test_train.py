@@ -25,6 +25,15 @@ from editflow.train.settings import LoraSettings, ModelSpec, TrainSettings  # no
 TASK = "nb-cell"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny matrices: OpenMP threads only add sync cost (10x slower on a busy 2-core box)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _example(i: int, split: str) -> dict:
     n = i % 5 + 1
     old = "\n".join(f"x{j} = load({j})" for j in range(n))
@@ -219,3 +228,35 @@ def test_cli_trains_and_refuses_long_examples(tiny_model, dataset_dir, tmp_path,
     assert "train example train-000" in msg and "train.max_length=40" in msg and "on_long_example" in msg
     # The refused run left the earlier finished outputs alone.
     assert (out / "adapter" / "adapter_config.json").exists()
+
+
+def test_sigkill_mid_run_then_rerun_resumes(tiny_model, dataset_dir, tmp_path):
+    """A real `kill -9` of `editflow train`; the rerun continues from the last checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    settings = {"effective_batch": 4, "micro_batch_tokens": 256, "max_length": 256, "epochs": 5,
+                "learning_rate": 3e-3, "checkpoint_every_steps": 5, "max_val_examples": 4}
+    cmd = [sys.executable, "-m", "editflow", "train", "--model", str(tiny_model), "--task", TASK, "--run", "2",
+           "--dataset", str(dataset_dir), "--out", str(out), "--device", "cpu", "--settings", json.dumps(settings)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "EDITFLOW_TRAIN_TEST_STEP_DELAY": "0.3"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list((out / "checkpoints").glob("step_*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    assert not (out / "adapter").exists() and not (out / "loss.png").exists()
+    killed_at = max(int(p.name.split("_")[1]) for p in (out / "checkpoints").glob("step_*"))
+    s = TrainSettings.from_section(settings)
+    summary = train(TrainJob(model=ModelSpec(path=str(tiny_model)), task=TASK, run=2, dataset=dataset_dir,
+                             out=out, settings=s, device="cpu"))
+    assert summary["resumed_from_step"] == killed_at >= 5
+    assert summary["final_step"] == 30  # 6 steps/epoch x 5 epochs
+    steps = [e["step"] for e in _read_log(out) if e["kind"] == "train"]
+    assert steps == list(range(1, 31))
+    assert summary["final_val_loss"] < summary["base_val_loss"]

@@ -29,6 +29,10 @@ from editflow.train.settings import ModelSpec, Runtime, TrainSettings, fingerpri
 log = logging.getLogger(__name__)
 
 
+# Tests only: seconds to sleep after each step, so a test can SIGKILL a run mid-way reliably.
+_TEST_STEP_DELAY = float(os.environ.get("EDITFLOW_TRAIN_TEST_STEP_DELAY", "0") or 0)
+
+
 class SimulatedCrash(RuntimeError):
     """Raised by `stop_after_step` (tests): the job dies as if killed after that step."""
 
@@ -396,6 +400,8 @@ def train(job: TrainJob) -> dict[str, Any]:
                     "fingerprint": job_fp, "epoch": epoch, "index_in_epoch": in_epoch + 1,
                     "order": order_cache[epoch], "elapsed": elapsed, "tokens": tokens_before + tokens_session})
             _barrier(spec_rt)
+        if _TEST_STEP_DELAY:
+            time.sleep(_TEST_STEP_DELAY)
         if job.stop_after_step is not None and done >= job.stop_after_step:
             progress.close()
             raise SimulatedCrash(f"stopped after step {done} (stop_after_step)")
