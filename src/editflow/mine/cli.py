@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repo", required=True, help="repository path (bare or not) or clone URL")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--repo", help="repository path (bare or not) or clone URL")
+    src.add_argument("--repos-table", metavar="REPOS.parquet",
+                     help="take clone URL, name, frozen head SHA and license from this crawl output "
+                          "(the row whose slug is --slug); the workflow's mine rule uses this")
+    p.add_argument("--slug", help="with --repos-table: the repository's slug (owner__name)")
     p.add_argument("--out", required=True, help="edits Parquet file (records.EDIT_SCHEMA)")
     p.add_argument("--skips", help="skips Parquet file (records.SKIP_SCHEMA)")
     p.add_argument("--workers", type=int, help="worker processes (default: the config's mine.workers)")
@@ -45,6 +50,25 @@ def default_name(repo: str) -> str:
     return f"local/{name}"
 
 
+def _fill_from_table(args: argparse.Namespace) -> None:
+    """Explicit flags win; the crawl's frozen row fills the rest."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if not args.slug:
+        raise SystemExit("editflow mine: --repos-table needs --slug")
+    table = pq.read_table(args.repos_table)
+    rows = table.filter(pc.equal(table["slug"], args.slug)).to_pylist()
+    if not rows:
+        raise SystemExit(f"editflow mine: no repository with slug {args.slug!r} in {args.repos_table}; "
+                         f"rerun the crawl or check the slug")
+    row = rows[0]
+    args.repo = row["clone_url"]
+    args.name = args.name or row["full_name"]
+    args.head_sha = args.head_sha or row["head_sha"]
+    args.license = args.license or row["license"]
+
+
 def run(args: argparse.Namespace) -> int:
     from editflow.config import section_from_args
     from editflow.mine.clone import CloneError, prepare
@@ -52,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from editflow.mine.miner import mine
 
     cfg = section_from_args(args.config, args.settings, "mine")
+    if args.repos_table:
+        _fill_from_table(args)
     settings = MineSettings(
         repo_name=args.name or default_name(args.repo),
         license=args.license.lower() if args.license else None,
