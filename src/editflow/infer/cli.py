@@ -43,6 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="full config file (default: config/config.yaml)")
     parser.add_argument("--settings", help="the infer section as JSON (overrides the config's)")
     parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda if available)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads; pass Snakemake's {threads}. On a shared "
+                        "CPU, more threads than free cores makes generation several times slower (default: torch's)")
     parser.add_argument("--attn-implementation", choices=["sdpa", "eager"], help="attention kernel (default: the model's)")
 
 
@@ -114,6 +116,10 @@ def run(args: argparse.Namespace) -> int:
                    dataset=args.dataset, out=out, checkpoint=checkpoint, adapter=args.adapter,
                    dtype=entry.get("dtype", "auto"), quantization=entry.get("quantization", "none"),
                    max_context=entry.get("max_context"), attn_implementation=args.attn_implementation)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     backend = make_backend(spec, settings, args.device)
     run_job(spec, settings, backend)
     return 0
