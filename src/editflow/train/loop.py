@@ -354,6 +354,8 @@ def train(job: TrainJob) -> dict[str, Any]:
     t_session = time.perf_counter()
     eval_seconds = 0.0
     order_cache: dict[int, list[int]] = {}
+    if found is not None and "order" in state:
+        order_cache = {state["epoch"]: state["order"]}  # the data position, as saved
     progress = _progress(plan.total_steps, start_step, rank)
     for step in range(start_step, plan.total_steps):
         epoch, in_epoch = divmod(step, plan.steps_per_epoch)
@@ -394,7 +396,9 @@ def train(job: TrainJob) -> dict[str, Any]:
             if rank == 0:
                 outputs.append_log(log_path, {"kind": "val", "model": "adapter", "step": done, "val_loss": v,
                                               "n_examples": len(val_ex)})
-        if done % s.checkpoint_every_steps == 0 and done < plan.total_steps:
+        # The last step is checkpointed too: a job killed during the final evaluation or
+        # while publishing redoes only those.
+        if done % s.checkpoint_every_steps == 0 or done == plan.total_steps:
             if rank == 0:
                 ckpt.save(ckpt_root, done, model, optimizer, scheduler, {
                     "fingerprint": job_fp, "epoch": epoch, "index_in_epoch": in_epoch + 1,
