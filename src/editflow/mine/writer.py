@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from editflow.records import EDIT_SCHEMA, SKIP_SCHEMA
 
 META_KEY = b"editflow.mine"
-ROW_GROUP_BYTES = 16 << 20
+ROW_GROUP_BYTES = 8 << 20
 ROW_GROUP_ROWS = 20_000
 # Dictionary pages and min/max statistics pay off for the short columns only; on
 # multi-megabyte source texts they cost a third of the write time and help no reader.
