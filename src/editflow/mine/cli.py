@@ -1,6 +1,8 @@
 """Mine every notebook and .py edit of one repository's first-parent history into Parquet.
 
-Reads the history with pygit2 (no `git` process per file), skips merge commits (counted),
+Reads the history with pygit2 (no `git` process per file; blobs of 256 KB or more stream
+from one long-lived `git cat-file --batch` per worker when git is installed, see
+mine.reader), skips merge commits (counted),
 turns each notebook or .py file a commit adds, deletes, modifies or renames into one Edit
 row (records.EDIT_SCHEMA: code cells and difflib cell_ops for notebooks), and everything
 that cannot be read (invalid JSON, LFS pointers, binaries, undecodable, too large, missing
@@ -9,8 +11,8 @@ commits mine only the new ones and give the same bytes as a full mine. Outputs a
 atomically. Details and measured throughput: docs/mine.md.
 
 Example:
-    editflow mine --repo results/demo/demo__nb0.git --name demo/nb0 \\
-        --out results/edits/demo__nb0.parquet --skips results/edits/demo__nb0.skips.parquet --workers 2
+    editflow mine --repo results/demo/demo-00.git --name demo/demo-00 \\
+        --out results/edits/demo__demo-00.parquet --skips results/edits/demo__demo-00.skips.parquet
 """
 from __future__ import annotations
 
