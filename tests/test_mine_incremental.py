@@ -95,13 +95,13 @@ KILLER = textwrap.dedent("""
     from editflow.mine.miner import mine
     writer.ROW_GROUP_ROWS = 5
     n = {"commits": 0}
-    real = writer.EditWriter.add_commit
-    def add_commit(self, rows):
+    real = writer.EditWriter.add_row
+    def add_row(self, rows):
         real(self, rows)
         n["commits"] += 1
         if n["commits"] == int(sys.argv[3]):
             os.kill(os.getpid(), signal.SIGKILL)
-    writer.EditWriter.add_commit = add_commit
+    writer.EditWriter.add_row = add_row
     d = Path(sys.argv[2])
     mine(sys.argv[1], d / "e.parquet", d / "s.parquet", MineSettings(repo_name="demo/k", license=None),
          head_sha=sys.argv[4] if len(sys.argv) > 4 else None)
@@ -143,7 +143,7 @@ def test_exception_mid_write_leaves_no_file(tmp_path, monkeypatch):
     def boom(self, rows):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer.EditWriter, "add_commit", boom)
+    monkeypatch.setattr(writer.EditWriter, "add_row", boom)
     with pytest.raises(RuntimeError):
         mine(str(repo), tmp_path / "e.parquet", tmp_path / "s.parquet", MineSettings("demo/z", None))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.git"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Iterator
 
 from editflow.cells import render_cells
 from editflow.mine.blobs import BlobCache, BlobSkip, Version, make_catfile
@@ -48,6 +49,13 @@ class Extractor:
 
     def commit_rows(self, commit_id: str) -> tuple[list[dict], list[dict]]:
         """(edit rows, skip rows) of one commit; never raises for bad repository data."""
+        skips: list[dict] = []
+        edits = list(self.stream(commit_id, skips))
+        return edits, skips
+
+    def stream(self, commit_id: str, skips: list[dict]) -> Iterator[dict]:
+        """Yield the edit rows of one commit one at a time (a commit may add hundreds of
+        multi-megabyte notebooks); `skips` is filled, sorted, once the iteration ends."""
         import pygit2
 
         name = self.s.repo_name
@@ -55,7 +63,8 @@ class Extractor:
             commit = self.repo[commit_id]
             parents = commit.parent_ids
             if len(parents) > 1:
-                return [], [skip_row(name, commit_id, None, "merge_commit", f"{len(parents)} parents")]
+                skips.append(skip_row(name, commit_id, None, "merge_commit", f"{len(parents)} parents"))
+                return
             tree = commit.tree
             parent_tree = self.repo[parents[0]].tree if parents else None
             changes, problems = relevant_changes(self.repo, parent_tree, tree, self.s.include_python,
@@ -64,17 +73,17 @@ class Extractor:
             commit_time = int(commit.commit_time)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             reason = "missing_object" if isinstance(exc, KeyError) else "corrupt_object"
-            return [], [skip_row(name, commit_id, None, reason, f"commit or tree unreadable: {exc}"[:300])]
+            skips.append(skip_row(name, commit_id, None, reason, f"commit or tree unreadable: {exc}"[:300]))
+            return
         parent = str(parents[0]) if parents else None
-        edits: list[dict] = []
-        skips = [skip_row(name, commit_id, p, r, d) for p, r, d in problems]
+        found = [skip_row(name, commit_id, p, r, d) for p, r, d in problems]
         for ch in changes:
             row, notes = self._edit(ch, commit_id, parent, commit_time, message)
-            skips.extend(skip_row(name, commit_id, ch.path, r, d) for r, d in notes)
+            found.extend(skip_row(name, commit_id, ch.path, r, d) for r, d in notes)
             if row is not None:
-                edits.append(row)
-        skips.sort(key=lambda r: (r["path"] or "", r["reason"]))
-        return edits, skips
+                yield row
+        found.sort(key=lambda r: (r["path"] or "", r["reason"]))
+        skips.extend(found)
 
     def _edit(self, ch: Change, commit_id: str, parent: str | None, commit_time: int, message: str):
         notes: list[tuple[str, str]] = []

@@ -82,8 +82,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     if workers <= 1 or len(commits) < min_parallel:
         extractor = worker.init(repo_path, settings, reader)
         try:
-            for part in _chunks(commits, chunk):
-                yield from worker.mine_chunk(part)
+            yield from worker.stream_commits(commits)  # row by row: flat memory
         finally:
             extractor.close()
         return
@@ -208,8 +207,9 @@ def _write_outputs(out, skips_out, state, previous, skips, results, total, progr
             if previous is not None:
                 writer.carry_over(previous)
             for edits, commit_skips in _progress(results, total, progress):
-                writer.add_commit(edits)
-                skips.extend(commit_skips)
+                for row in edits:
+                    writer.add_row(row)
+                skips.extend(commit_skips)  # complete once `edits` is exhausted
         except BaseException:
             writer.abort()
             raise

@@ -1,8 +1,8 @@
 """Streaming, deterministic Parquet output for edits, and the state incremental runs read.
 
-Rows are buffered per commit and flushed as a row group once the buffer holds at least
-ROW_GROUP_BYTES of text or ROW_GROUP_ROWS rows, checked only at commit boundaries. The
-boundaries depend only on the rows, so a full mine and an incremental one (which copies
+Rows are buffered and flushed as a row group as soon as the buffer holds at least
+ROW_GROUP_BYTES of text or ROW_GROUP_ROWS rows (also inside a commit: one commit may add
+hundreds of large notebooks). The boundaries depend only on the sequence of rows, so a full mine and an incremental one (which copies
 the closed row groups of the previous file and re-buffers its last, still open one) write
 byte-identical files. The run's state (head, commit count, settings fingerprint) lives in
 the Parquet key-value metadata of both outputs, so there is no sidecar that a kill could
@@ -114,9 +114,9 @@ class EditWriter:
             else:
                 self.buffer, self.cost = rows, cost
 
-    def add_commit(self, rows: list[dict]) -> None:
-        self.buffer.extend(rows)
-        self.cost += sum(row_cost(r) for r in rows)
+    def add_row(self, row: dict) -> None:
+        self.buffer.append(row)
+        self.cost += row_cost(row)
         if self.cost >= ROW_GROUP_BYTES or len(self.buffer) >= ROW_GROUP_ROWS:
             self.flush()
 
