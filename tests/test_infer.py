@@ -21,6 +21,17 @@ CORPUS = ("### Instruction\n[\nCommit Message: \"fix the plot\"\nOriginal Code:\
           "x = np.arange(10)\n# %%\nprint(x)\n'''\n]\n### Response:\n### End\n")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny matrices run fastest on one thread, and a shared CI CPU punishes more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
     """A 2-layer Llama (width 32) with a byte-level BPE tokenizer trained on a few lines."""
