@@ -227,3 +227,12 @@ def test_cli_writes_the_conventional_path_and_never_imports_vllm(tiny_model, dat
     assert "vllm" not in sys.modules
     assert main(["infer", "--model", str(tiny_model), "--task", "nb-cell", "--shots", "0", "--dataset", str(dataset),
                  "--checkpoint", "run2", "--settings", settings]) == 2  # a run without an adapter
+
+
+def test_too_few_train_examples_is_a_clear_cli_error(tiny_model, dataset, tmp_path, capsys):
+    from editflow.cli import main
+
+    code = main(["infer", "--model", str(tiny_model), "--task", "nb-cell", "--shots", "9", "--dataset", str(dataset),
+                 "--out", str(tmp_path / "p.parquet"), "--settings", "{}", "--device", "cpu"])
+    assert code == 2 and "9-shot prompts need at least 9 train examples" in capsys.readouterr().err
+    assert not (tmp_path / "p.parquet").exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import sys
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,19 @@ def run(args: argparse.Namespace) -> int:
                    dataset=args.dataset, out=out, checkpoint=checkpoint, adapter=args.adapter,
                    dtype=entry.get("dtype", "auto"), quantization=entry.get("quantization", "none"),
                    max_context=entry.get("max_context"), attn_implementation=args.attn_implementation)
-    if args.threads:
-        import torch
+    from editflow.infer.exemplars import DatasetError, Shots, load_split
 
-        torch.set_num_threads(args.threads)
-    backend = make_backend(spec, settings, args.device)
-    run_job(spec, settings, backend)
+    try:
+        if args.shots:  # before the model loads: too few train examples fails in a second
+            Shots(load_split(args.dataset, "train", args.task), args.shots, settings.seed)
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        run_job(spec, settings, make_backend(spec, settings, args.device))
+    except DatasetError as exc:
+        print(f"editflow infer: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

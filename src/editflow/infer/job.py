@@ -98,6 +98,8 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
     """
     template = load_template("finetuned" if spec.adapter else "base")
     examples = test_examples(spec.dataset, spec.task, settings.max_test_examples)
+    if not examples:
+        log.warning("%s/test.parquet has no %s examples: writing an empty predictions file", spec.dataset, spec.task)
     pool = load_split(spec.dataset, "train", spec.task) if spec.shots else []
     shots = Shots(pool, spec.shots, settings.seed)
     context = context_window(backend, spec)
