@@ -98,3 +98,13 @@ def test_model_entry_and_checkpoint_resolution():
         resolve_checkpoint(None, "x/adapter")
     with pytest.raises(ConfigError, match="base model is checkpoint 'base'"):
         resolve_checkpoint("run1", None)
+
+
+def test_settings_from_section_ignores_rule_keys_and_rejects_greedy_samples():
+    from editflow.config import ConfigError
+    from editflow.infer.settings import InferSettings
+
+    s = InferSettings.from_section({"tasks": ["nb-cell"], "shots": [0], "batch_size": 4, "resources": {}})
+    assert s.batch_size == 4 and s.max_new_tokens == 512 and s.do_sample is False
+    with pytest.raises(ConfigError, match="do_sample is false"):
+        InferSettings.from_section({"n_samples": 3})

@@ -28,8 +28,14 @@ class InferSettings:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "InferSettings":
+        from editflow.config import ConfigError
+
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in section.items() if k in names})
+        settings = cls(**{k: v for k, v in section.items() if k in names})
+        if settings.n_samples > 1 and not settings.do_sample:
+            raise ConfigError(f"infer.n_samples is {settings.n_samples} but infer.do_sample is false: greedy "
+                              "decoding gives one output; set do_sample: true (with temperature/top_p) or n_samples: 1")
+        return settings
 
 
 def generation_json(settings: InferSettings, *, template: str, stop: tuple[str, ...],
