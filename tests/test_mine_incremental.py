@@ -187,3 +187,19 @@ def test_default_name_and_help():
     out = subprocess.run([sys.executable, "-m", "editflow", "mine", "--help"], cwd=ROOT, capture_output=True,
                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert out.returncode == 0 and "editflow mine --repo" in out.stdout
+
+
+@pytest.mark.skipif(__import__("shutil").which("git") is None, reason="partial clones need the git command")
+def test_partial_clone_fetches_needed_blobs_and_matches_bare(tmp_path, capsys):
+    src = tmp_path / "src.git"
+    build_demo_repo(src, seed=5, n_commits=12)
+    cfg = pygit2.Repository(str(src)).config
+    cfg["uploadpack.allowFilter"] = True
+    cfg["uploadpack.allowAnySHA1InWant"] = True
+    base = ["mine", "--repo", str(src), "--name", "o/r"]
+    assert cli_main(base + ["--clone-dir", str(tmp_path / "p.git"), "--out", str(tmp_path / "p.parquet"),
+                            "--settings", json.dumps({"clone": "partial"})]) == 0
+    assert cli_main(base + ["--out", str(tmp_path / "b.parquet")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "p.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert pq.read_table(tmp_path / "p.parquet").num_rows == 28
