@@ -44,8 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="full config file (default: config/config.yaml)")
     parser.add_argument("--settings", help="the infer section as JSON (overrides the config's)")
     parser.add_argument("--device", help="cpu | cuda | cuda:N (default: cuda if available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads; pass Snakemake's {threads}. On a shared "
-                        "CPU, more threads than free cores makes generation several times slower (default: torch's)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: infer.resources.threads, else torch's). "
+                        "On a shared CPU, more threads than free cores makes generation several times slower")
     parser.add_argument("--attn-implementation", choices=["sdpa", "eager"], help="attention kernel (default: the model's)")
 
 
@@ -122,10 +122,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.shots:  # before the model loads: too few train examples fails in a second
             Shots(load_split(args.dataset, "train", args.task), args.shots, settings.seed)
-        if args.threads:
+        threads = args.threads or (section.get("resources") or {}).get("threads")
+        if threads:  # the threads the job was given (infer.resources.threads, as Snakemake's rule declares)
             import torch
 
-            torch.set_num_threads(args.threads)
+            torch.set_num_threads(int(threads))
         run_job(spec, settings, make_backend(spec, settings, args.device))
     except DatasetError as exc:
         print(f"editflow infer: {exc}", file=sys.stderr)
