@@ -108,3 +108,24 @@ def test_settings_from_section_ignores_rule_keys_and_rejects_greedy_samples():
     assert s.batch_size == 4 and s.max_new_tokens == 512 and s.do_sample is False
     with pytest.raises(ConfigError, match="do_sample is false"):
         InferSettings.from_section({"n_samples": 3})
+
+
+def test_build_prompts_falls_back_to_the_shortest_exemplars_and_marks_truncation():
+    from editflow.infer.exemplars import Example
+    from editflow.infer.job import build_prompts
+    from editflow.infer.settings import InferSettings
+    from editflow.prompts import load_template
+
+    long, short = Example("t-long", "long", "x" * 400, "y" * 400), Example("t-short", "s", "a", "b")
+    shots = Shots([long, short], 1, seed=0)
+    queries = [Example(f"q{i}", "m", "old", "new") for i in range(8)] + [Example("huge", "m", "z" * 2000, "")]
+    template = load_template("finetuned")
+    settings = InferSettings(max_new_tokens=100, min_new_tokens_room=10)
+    rows = build_prompts(queries, shots, template, "nb-cell", len, 1000, settings)  # tokens = characters
+    drew_long = [shots.draw(q.example_id)[0] is long for q in queries]
+    assert any(drew_long[:8]) and not all(drew_long[:8])
+    for row, long_draw in zip(rows, drew_long):
+        assert row.shortest_exemplars == long_draw  # the long exemplar leaves < 100 of 1000 "tokens"
+        assert "x" * 400 not in row.prompt and "'''\na\n'''" in row.prompt
+        assert row.prompt_tokens == len(row.prompt) and row.room == 1000 - len(row.prompt)
+    assert [r.truncated for r in rows] == [False] * 8 + [True]

@@ -71,6 +71,8 @@ class Shots:
         return rng.sample(self.pool, self.k)
 
     def shortest(self) -> list[Example]:
-        """The k train examples with the fewest characters (ties: example_id)."""
-        by_len = sorted(self.pool, key=lambda e: (len(e.message) + len(e.old_code) + len(e.target), e.example_id))
-        return by_len[:self.k]
+        """The k train examples with the fewest characters (ties: example_id); computed once."""
+        if not hasattr(self, "_shortest"):
+            by_len = sorted(self.pool, key=lambda e: (len(e.message) + len(e.old_code) + len(e.target), e.example_id))
+            self._shortest = by_len[:self.k]
+        return self._shortest
