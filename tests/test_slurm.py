@@ -82,7 +82,8 @@ def sbatch_calls(stderr: str) -> dict[str, list[str]]:
     """{rule: [sbatch command lines]} from a `--verbose` run of the SLURM executor."""
     calls: dict[str, list[str]] = {}
     for line in stderr.splitlines():
-        if "sbatch call:" in line and (m := re.search(r"--comment '?rule_([^' ]+)", line)):
+        # --comment rule_<name> or rule_<name>_wildcards_<values>
+        if "sbatch call:" in line and (m := re.search(r"--comment '?rule_(\S+?)(?:_wildcards_\S*?)?'?\s", line)):
             calls.setdefault(m.group(1), []).append(line)
     return calls
 
@@ -122,7 +123,7 @@ def test_end_to_end_on_slurm_matches_local(slurm, tmp_path_factory):
         assert "gpu:1" in shown.stdout, shown.stdout
         assert "JobState=COMPLETED" in shown.stdout, shown.stdout
     # the per-job SLURM logs were kept (slurm-keep-successful-logs)
-    assert (run.workdir / ".snakemake" / "slurm_logs" / "rule_train" / f"{train_id}.log").is_file()
+    assert list((run.workdir / ".snakemake" / "slurm_logs" / "rule_train").rglob(f"{train_id}.log"))
 
 
 def wait_for(predicate, timeout_s: float, what: str) -> None:
