@@ -42,8 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="full config YAML (default: config/config.yaml)")
     parser.add_argument("--settings", help="the `train` section as JSON (overrides --config's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (the rule's `threads`; default: torch's "
-                        "choice). On a shared machine fewer threads than cores avoids OpenMP spin-waits")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: train.resources.threads). On a shared machine "
+                        "fewer threads than cores avoids OpenMP spin-waits (docs/train.md)")
     parser.add_argument("--checkpoint-dir", help="where checkpoints go (default: OUT/checkpoints)")
     parser.add_argument("--keep-checkpoints", action="store_true",
                         help="keep the last checkpoint after success (default: delete it)")
@@ -85,10 +85,11 @@ def run(args: argparse.Namespace) -> int:
     from editflow.train.settings import TrainSettings
 
     section = section_from_args(args.config, args.settings, "train")
-    if args.threads:
+    threads = args.threads or (section.get("resources") or {}).get("threads")
+    if threads:  # the job's CPU share, as the rule declares it (train.resources.threads)
         import torch
 
-        torch.set_num_threads(args.threads)
+        torch.set_num_threads(int(threads))
     job = TrainJob(model=resolve_model_spec(args), task=args.task, run=args.run, dataset=Path(args.dataset),
                    out=Path(args.out), settings=TrainSettings.from_section(section), device=args.device,
                    checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
