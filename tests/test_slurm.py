@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_workflow import (FINAL, ROOT, SNAKEMAKE, assert_same_table, failure_report, job_counts, local_e2e,
+from test_workflow import (E2E_TIMEOUT_S, FINAL, ROOT, SNAKEMAKE, assert_same_table, failure_report, job_counts, local_e2e,
                            run_workflow, workflow_env)
 
 PROFILE_CI = ROOT / "profiles" / "slurm-ci"
 PROFILE = ROOT / "profiles" / "slurm"
-SLURM_E2E_TIMEOUT_S = 900
+SLURM_E2E_TIMEOUT_S = E2E_TIMEOUT_S
 # every key in which the CI profile differs from the real one (docs/cluster.md explains each)
 CI_DIFFERENCES = {
     "jobs", "latency-wait", "retries", "keep-going", "use-conda", "conda-frontend", "max-threads",
@@ -94,6 +94,7 @@ def slurm_job_ids(stderr: str, rule: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.slurm
+@pytest.mark.timeout(2 * E2E_TIMEOUT_S + 120)  # may run the local e2e first, then the SLURM one
 def test_end_to_end_on_slurm_matches_local(slurm, tmp_path_factory):
     local = local_e2e(tmp_path_factory)
     assert local.returncode == 0, failure_report(local)

@@ -143,6 +143,7 @@ def test_tiny_config_keeps_the_default_dag(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(E2E_TIMEOUT_S + 120)
 def test_end_to_end_local(tmp_path_factory):
     run = local_e2e(tmp_path_factory)
     assert run.returncode == 0, failure_report(run)
