@@ -34,7 +34,10 @@ DEMO_DIR = "results/demo"
 def settings(section):
     """A config section as shell-quoted JSON: rules pass it with --settings, so Snakemake
     reruns a job when its section changes (params are part of the rerun triggers)."""
-    return shlex.quote(json.dumps(config[section], sort_keys=True))
+    # Scheduling resources are not settings: changing mem_mb or threads must not rerun a stage
+    # (rules pass threads explicitly where the code uses them).
+    section = {k: v for k, v in config[section].items() if k != "resources"}
+    return shlex.quote(json.dumps(section, sort_keys=True))
 
 
 def res(section, key, default):

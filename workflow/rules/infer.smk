@@ -26,4 +26,4 @@ rule infer:
     shell:
         "editflow infer --model {params.path} --model-name {wildcards.model} {params.adapter}"
         " --checkpoint {wildcards.checkpoint} --task {wildcards.task} --shots {wildcards.shots}"
-        " --dataset results/dataset --out {output} --settings {params.settings} > {log} 2>&1"
+        " --dataset results/dataset --out {output} --threads {threads} --settings {params.settings} > {log} 2>&1"

@@ -30,4 +30,4 @@ rule train:
     shell:
         "editflow train --model {params.path} --model-name {wildcards.model} --model-spec {params.spec} --task {wildcards.task}"
         " --run {wildcards.run} --dataset results/dataset --out {params.out}"
-        " --settings {params.settings} > {log} 2>&1"
+        " --threads {threads} --settings {params.settings} > {log} 2>&1"
