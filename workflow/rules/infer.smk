@@ -13,6 +13,7 @@ rule infer:
     params:
         settings=settings("infer"),
         path=lambda w: model_path(w.model),
+        spec=model_spec,
         adapter=lambda w, input: f"--adapter {Path(input.adapter).parent}" if input.adapter else "",
     threads: res("infer", "threads", 2)
     resources:
@@ -24,6 +25,6 @@ rule infer:
     conda:
         "../envs/infer.yaml"
     shell:
-        "editflow infer --model {params.path} --model-name {wildcards.model} {params.adapter}"
+        "editflow infer --model {params.path} --model-name {wildcards.model} --model-spec {params.spec} {params.adapter}"
         " --checkpoint {wildcards.checkpoint} --task {wildcards.task} --shots {wildcards.shots}"
         " --dataset results/dataset --out {output} --threads {threads} --settings {params.settings} > {log} 2>&1"

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="base model: Hugging Face hub id or local directory")
     parser.add_argument("--model-name", help="the config's models[] entry (dtype, quantization, max_context) "
                         "and the `model` column; default: the entry whose path is --model, else its last path part")
-    parser.add_argument("--model-settings", help="the models[] entry as JSON (dtype, quantization, max_context); "
+    parser.add_argument("--model-spec", "--model-settings", dest="model_settings", help="the models[] entry as JSON (dtype, quantization, max_context); "
                         "wins over looking --model-name up in --config")
     parser.add_argument("--adapter", help="LoRA adapter directory (PEFT); switches to the fine-tuned template")
     parser.add_argument("--checkpoint", help="base | run{k}, recorded in the output "
@@ -68,7 +68,7 @@ def resolve_checkpoint(checkpoint: str | None, adapter: str | None) -> str:
 
 def model_entry(config_path: str | None, model_name: str | None, model_path: str,
                 model_settings: str | None = None) -> dict:
-    """The models[] entry for this run: --model-settings, else by name (or path) in the config.
+    """The models[] entry for this run: --model-spec, else by name (or path) in the config.
 
     Snakemake rules pass only the infer section, so a name missing from the config file read
     here (e.g. a cluster config's model while the default config is read) falls back to the
@@ -82,7 +82,7 @@ def model_entry(config_path: str | None, model_name: str | None, model_path: str
         try:
             entry = json.loads(model_settings)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"--model-settings is not valid JSON: {exc}") from exc
+            raise ConfigError(f"--model-spec is not valid JSON: {exc}") from exc
         return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path, **entry}
     models = load_config(config_path)["models"]
     for spec in models:
@@ -90,7 +90,7 @@ def model_entry(config_path: str | None, model_name: str | None, model_path: str
             return spec
     if model_name:
         log.warning("--model-name %r is not in the config's models (%s): using default dtype/quantization/"
-                    "context; pass --model-settings or --config to set them", model_name, [m["name"] for m in models])
+                    "context; pass --model-spec or --config to set them", model_name, [m["name"] for m in models])
     return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path}
 
 
