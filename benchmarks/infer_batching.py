@@ -1,19 +1,22 @@
 """Batched generation vs the seeds' batch-1 loop, on the real prompt mix.
 
-The seeds (ipynb-edit) call `generate` once per test example. This script renders the same
-prompts `editflow infer` would (base template, k shots) and generates them twice with the
-same backend, stop strings and per-row budgets: one prompt at a time (the baseline), then
-in length-sorted, left-padded batches (editflow.infer.batching). It reports generated
-tokens per second for both, their ratio (`speedup`) and the share of examples whose greedy
-output is identical (`same_output_share`; padding can change fp32 arithmetic slightly).
+The seeds (ipynb-edit) call `model.generate` once per test example. This script renders the
+same prompts `editflow infer` would (base template, k shots) and generates them twice with
+the same model, stop strings, EOS ids and per-row budgets: the baseline is that seed loop
+(`model.generate(prompt, max_new_tokens=budget, stop_strings=...)`, one prompt at a time);
+editflow is `HFBackend.generate` over the length-sorted batches `editflow infer` plans
+(editflow.infer.batching, engine.py's decode loop). It reports generated tokens per second
+for both, their ratio (`speedup`) and the share of examples whose greedy output text is
+identical (`same_output_share`; batching can change fp32 arithmetic slightly).
 
 Prompts come from `--dataset` (default results/dataset) when its test split exists; else
 from a prompt mix derived in memory from the demo repositories' edit scripts
 (editflow.demo.Project: the same notebooks and commit messages the default DAG mines),
-and the JSON says which (`prompt_source`).
+and the JSON says which (`prompt_source`). Defaults for batch size and new tokens are the
+default config's `infer` section.
 
 Examples:
-    python benchmarks/infer_batching.py                      # CPU, SmolLM2-135M, a few minutes
+    python benchmarks/infer_batching.py --dataset results/dataset --threads 2   # CPU, SmolLM2-135M
     python benchmarks/infer_batching.py --model deepseek-ai/deepseek-coder-1.3b-instruct \\
         --device cuda --dtype bfloat16 --n 256 --batch-size 64
 The last line of the output is one JSON object.
@@ -33,7 +36,23 @@ from pathlib import Path
 from editflow.cells import render_cells
 from editflow.infer.batching import Request, plan_batches
 from editflow.infer.exemplars import Example, Shots, load_split
+from editflow.config import load_config
+from editflow.infer.settings import InferSettings
 from editflow.prompts import load_template, render_prompt
+
+DEFAULTS = InferSettings.from_section(load_config("config/config.yaml")["infer"]) \
+    if Path("config/config.yaml").exists() else InferSettings()
+
+
+def seed_loop_generate(backend, prompt: str, budget: int, stop) -> tuple[str, int]:
+    """The seeds' loop body: one `model.generate` call for one prompt (HF stop strings, EOS)."""
+    tok = backend.tokenizer
+    enc = tok(prompt, return_tensors="pt").to(next(backend.model.parameters()).device)
+    out = backend.model.generate(**enc, max_new_tokens=budget, do_sample=False, stop_strings=list(stop),
+                                 tokenizer=tok, eos_token_id=backend.eos_ids, pad_token_id=tok.pad_token_id,
+                                 temperature=None, top_p=None, top_k=None)
+    new = out[0, enc["input_ids"].shape[1]:]
+    return tok.decode(new, skip_special_tokens=True), len(new)
 
 
 def demo_examples(task: str, n: int, seed: int = 0) -> list[Example]:
@@ -100,9 +119,12 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--n", type=int, default=32, help="examples (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-batch-tokens", type=int, default=32768)
-    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--baseline-n", type=int, default=None,
+                        help="run the batch-1 baseline on a seeded sample of this many of the n prompts "
+                             "(default: all; its tokens/s is a rate, so a sample estimates it)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    parser.add_argument("--max-batch-tokens", type=int, default=DEFAULTS.max_batch_tokens)
+    parser.add_argument("--max-new-tokens", type=int, default=DEFAULTS.max_new_tokens)
     parser.add_argument("--task", default="all", choices=["all", "nb-cell", "nb-file", "py-file"],
                         help="the tasks whose examples make the prompt mix (default: %(default)s)")
     parser.add_argument("--shots", type=int, default=0)
@@ -134,9 +156,12 @@ def main() -> int:
             torch.cuda.synchronize()
 
     backend.generate(prompts[:1], [4])  # warm-up
+    seed_loop_generate(backend, prompts[0], 4, stop)
+    sample = sorted(random.Random(1).sample(range(len(prompts)), min(args.baseline_n or len(prompts), len(prompts))))
     sync()
     t0, c0 = time.perf_counter(), time.process_time()
-    single = [backend.generate([p], [b])[0][0] for p, b in zip(prompts, budgets)]
+    with torch.inference_mode():
+        single = {i: seed_loop_generate(backend, prompts[i], budgets[i], stop) for i in sample}
     sync()
     single_s, single_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"batch 1: {single_s:.1f} s", file=sys.stderr)
@@ -154,14 +179,15 @@ def main() -> int:
     batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"batched: {batched_s:.1f} s in {len(batches)} batches", file=sys.stderr)
 
-    single_tokens = sum(g.n_tokens for g in single)
+    single_tokens = sum(n for _, n in single.values())
     batched_tokens = sum(g.n_tokens for g in batched)
-    same = sum(a.text == b.text for a, b in zip(single, batched)) / len(prompts)
+    same = sum(single[i][0] == batched[i].text for i in sample) / len(sample)
     result = {
         "load_average_1m": round(os.getloadavg()[0], 2),
         "benchmark": "infer_batching", "model": args.model, "device": args.device, "dtype": args.dtype,
         "attn_implementation": args.attn_implementation or "default", "threads": torch.get_num_threads(),
         "prompt_source": source, "task": args.task, "shots": args.shots, "n": len(prompts),
+        "baseline_n": len(sample),
         "batch_size": args.batch_size, "batches": len(batches), "max_new_tokens": args.max_new_tokens,
         "prompt_tokens_median": statistics.median(lengths), "prompt_tokens_max": max(lengths),
         "load_s": round(load_s, 2),

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from editflow.infer.exemplars import Shots, load_split
-from editflow.infer.generate import HFBackend, RowStops, load_hf_backend
+from editflow.infer.engine import RowState, StopCheck
+from editflow.infer.generate import HFBackend, load_hf_backend
 from editflow.infer.job import JobSpec, run_job
 from editflow.infer.schema import PREDICTION_SCHEMA
 from editflow.infer.settings import InferSettings
@@ -198,21 +199,53 @@ def test_sampling_gives_n_samples_per_example_reproducibly(tiny_model, dataset, 
     assert gen["temperature"] == 1.0 and gen["n_samples"] == 2
 
 
-def test_row_stops_end_rows_at_stop_strings_eos_and_budgets(backend):
+def test_stop_check_ends_rows_at_stop_strings_eos_and_budgets(backend):
+    tok = backend.tokenizer
+    check = StopCheck(tok, STOP, [tok.eos_token_id])
+    gen_stop = tok("x = 1\n### End")["input_ids"]
+
+    def first_end(tokens, budget):
+        row = RowState(budget)
+        for t in tokens:
+            row.tokens.append(t)
+            if reason := check(row):
+                return reason, len(row.tokens)
+        return None, len(row.tokens)
+
+    assert first_end(gen_stop, 99) == ("stop", len(gen_stop))
+    assert first_end(gen_stop[:2] + [tok.eos_token_id] + gen_stop[3:], 99) == ("eos", 3)
+    assert first_end(gen_stop, 2) == ("length", 2)
+    # only the row's own new tokens are checked: "### End" split across them still counts once whole
+    plain = tok("y = 2\n")["input_ids"]
+    assert first_end(plain, 99) == (None, len(plain))
+
+
+@pytest.mark.parametrize("shared", ["", "You are a skilled developer. ### Instruction\n"])
+def test_engine_matches_model_generate_per_prompt(backend, shared, monkeypatch):
+    """Mixed prompt lengths and budgets (rows finish and are dropped mid-batch), with and
+    without a shared prompt prefix (prefilled once): every row's greedy tokens equal what
+    model.generate gives that prompt alone."""
     import torch
 
-    tok = backend.tokenizer
-    prompt = tok("### Response:\n")["input_ids"]
-    gen_stop = tok("x = 1\n### End")["input_ids"]
-    rows = torch.tensor([prompt + gen_stop, prompt + gen_stop[:2] + [tok.eos_token_id] + gen_stop[3:],
-                         prompt + gen_stop])
-    stops = RowStops(tok, len(prompt), [99, 99, 2], STOP, [tok.eos_token_id])
-    for n in range(1, len(gen_stop) + 1):
-        stops(rows[:, :len(prompt) + n])
-    assert stops.reason == ["stop", "eos", "length"]
-    assert stops.done_at == [len(gen_stop), 3, 2]
-    # the prompt's own "### Response:" / "### Instruction" never count
-    assert RowStops(tok, len(prompt), [5], STOP, [])(torch.tensor([prompt])).tolist() == [False]
+    from editflow.infer import engine
+
+    monkeypatch.setattr(engine, "MIN_SHARED_PREFIX", 4)
+    tok, model = backend.tokenizer, backend.model
+    if shared:
+        assert engine.shared_prefix([tok(shared + p)["input_ids"] for p in ("x = 1\n", "print(x)\n")]) >= 4
+    prompts = [shared + p for p in ["### Instruction\n[\nCommit Message: \"fix\"\n", "x = 1\n", "import numpy as np\nx = np.arange(10)\n# %%\n",
+               "print(x)\n", "]\n### Response:\n"]]
+    budgets = [12, 2, 9, 3, 12]
+    plain = HFBackend(model, tok, stop=(), n_samples=1)  # no stop strings: rows end at EOS or budget
+    batched = plain.generate(prompts, budgets)
+    with torch.inference_mode():
+        for prompt, budget, got in zip(prompts, budgets, batched):
+            ids = tok(prompt)["input_ids"]
+            out = model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                                 max_new_tokens=budget, do_sample=False, eos_token_id=plain.eos_ids,
+                                 pad_token_id=tok.pad_token_id)[0, len(ids):]
+            assert got[0].n_tokens == len(out) and got[0].text == tok.decode(out, skip_special_tokens=True)
+            assert got[0].finish_reason == ("eos" if out[-1].item() in plain.eos_ids else "length")
 
 
 def test_cli_writes_the_conventional_path_and_never_imports_vllm(tiny_model, dataset, tmp_path, monkeypatch):
