@@ -230,7 +230,9 @@ def test_engine_matches_model_generate_per_prompt(backend, shared, monkeypatch):
     from editflow.infer import engine
 
     monkeypatch.setattr(engine, "MIN_SHARED_PREFIX", 4)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)  # attention in chunks of 2 rows, each from its own first slot
     tok, model = backend.tokenizer, backend.model
+    assert model.config._attn_implementation == engine.CHUNKED_ATTENTION
     if shared:
         assert engine.shared_prefix([tok(shared + p)["input_ids"] for p in ("x = 1\n", "print(x)\n")]) >= 4
     prompts = [shared + p for p in ["### Instruction\n[\nCommit Message: \"fix\"\n", "x = 1\n", "import numpy as np\nx = np.arange(10)\n# %%\n",

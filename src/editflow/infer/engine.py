@@ -12,6 +12,11 @@ three costs that generate() cannot avoid and this loop does:
   step's keys/values in place.
 - Finished rows that keep decoding until the last row of the batch ends. Rows that finish are
   dropped from the batch (cache rows, mask, positions) once a quarter of the batch has.
+- Reading the left padding. At batch 64 a decode step reads more KV cache than weights, and a
+  batch whose prompts span 111-465 tokens pads most rows by hundreds of slots. Rows are
+  ordered longest prompt first and attention runs in chunks of CHUNK_ROWS rows, each reading
+  the cache only from its longest row's first slot (`chunked_sdpa`; the MLPs and projections
+  still see the whole batch).
 
 Layout: row r's prompt occupies cache slots [start_r, T0) with T0 the longest prompt; slots
 before start_r are masked out (zeros, so masked slots can never produce NaN). Positions
@@ -28,6 +33,8 @@ from transformers.cache_utils import Cache, DynamicLayer
 STOP_WINDOW_TOKENS = 24  # decoded tail per row and step; longer than any stop string in tokens
 COMPACT_SHARE = 0.25     # drop finished rows once this share of the live batch has finished
 MIN_SHARED_PREFIX = 16   # prefill a common prompt prefix once when it is at least this long
+CHUNK_ROWS = 16          # rows per attention call in chunked attention
+CHUNKED_ATTENTION = "editflow_chunked_sdpa"
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,42 @@ class StopCheck:
         return None
 
 
+def chunked_sdpa(module, query, key, value, attention_mask, kv_chunks=None, **kwargs):
+    """SDPA per chunk of rows, each over the cache slots from its first live slot on.
+
+    Without `kv_chunks` (prefill, any other caller) this is transformers' sdpa attention.
+    Slots cut off were masked for every row of the chunk, so each row's attention is unchanged.
+    """
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    if not kv_chunks:
+        return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    outs = []
+    for a, b, first in kv_chunks:
+        mask = attention_mask[a:b, ..., first:] if attention_mask is not None else None
+        outs.append(sdpa_attention_forward(module, query[a:b], key[a:b, :, first:], value[a:b, :, first:],
+                                           mask, **kwargs)[0])
+    return torch.cat(outs, dim=0), None
+
+
+def enable_chunked_attention(model) -> bool:
+    """Switch an sdpa model to `chunked_sdpa` (identical wherever no chunks are passed)."""
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    if getattr(model.config, "_attn_implementation", None) != "sdpa":
+        return False
+    AttentionInterface.register(CHUNKED_ATTENTION, chunked_sdpa)
+    ALL_MASK_ATTENTION_FUNCTIONS.register(CHUNKED_ATTENTION, sdpa_mask)
+    model.set_attn_implementation(CHUNKED_ATTENTION)
+    return model.config._attn_implementation == CHUNKED_ATTENTION
+
+
+def _kv_chunks(starts: list[int]) -> list[tuple[int, int, int]]:
+    """(first row, end row, first slot) per CHUNK_ROWS rows; starts ascend (longest prompt first)."""
+    return [(a, min(a + CHUNK_ROWS, len(starts)), starts[a]) for a in range(0, len(starts), CHUNK_ROWS)]
+
+
 def _check_layers(layers) -> None:
     if any(type(layer) is not DynamicLayer for layer in layers):
         kinds = sorted({type(layer).__name__ for layer in layers})
@@ -151,29 +194,28 @@ def decode_batch(model, tokenizer, prompts: Sequence[list[int]], budgets: Sequen
     rows = [RowState(b) for b in budgets]
 
     caches = prefill(model, prompts)
-    first_logits = [caches[tuple(ids)][0] for ids in prompts]
-    n_layers = len(next(iter(caches.values()))[1])
-    k0, v0 = next(iter(caches.values()))[1][0]
+    live = sorted(range(n), key=lambda i: -len(prompts[i]))  # prompt index of each batch row
+    start = {i: longest - len(prompts[i]) for i in range(n)}   # the row's first cache slot
+    first = [caches[tuple(prompts[i])] for i in live]
+    logits = torch.stack([f[0] for f in first])
+    k0, v0 = first[0][1][0]
     layers = []
-    for li in range(n_layers):
-        shape_k = (n, k0.shape[1], capacity, k0.shape[3])
-        shape_v = (n, v0.shape[1], capacity, v0.shape[3])
-        k = torch.zeros(shape_k, dtype=k0.dtype, device=k0.device)
-        v = torch.zeros(shape_v, dtype=v0.dtype, device=v0.device)
-        for i, ids in enumerate(prompts):
-            pk, pv = caches[tuple(ids)][1][li]
-            k[i, :, longest - len(ids):longest] = pk[0]
-            v[i, :, longest - len(ids):longest] = pv[0]
+    for li in range(len(first[0][1])):
+        k = torch.zeros((n, k0.shape[1], capacity, k0.shape[3]), dtype=k0.dtype, device=k0.device)
+        v = torch.zeros((n, v0.shape[1], capacity, v0.shape[3]), dtype=v0.dtype, device=v0.device)
+        for b, i in enumerate(live):
+            pk, pv = first[b][1][li]
+            k[b, :, start[i]:longest] = pk[0]
+            v[b, :, start[i]:longest] = pv[0]
         layers.append(SlotLayer(k, v, longest))
-    del caches
+    del caches, first
     cache = Cache(layers=layers)
+    chunked = getattr(getattr(model, "config", None), "_attn_implementation", None) == CHUNKED_ATTENTION
 
     mask = torch.zeros((n, capacity), dtype=torch.long, device=k0.device)
-    for i, ids in enumerate(prompts):
-        mask[i, longest - len(ids):longest] = 1
-    positions = torch.tensor([[len(ids)] for ids in prompts], device=k0.device)
-    live = list(range(n))            # prompt index of each batch row
-    logits = torch.stack(first_logits)
+    for b, i in enumerate(live):
+        mask[b, start[i]:longest] = 1
+    positions = torch.tensor([[len(prompts[i])] for i in live], device=k0.device)
     step = 0
     while live:
         next_ids = pick(logits)
@@ -200,8 +242,9 @@ def decode_batch(model, tokenizer, prompts: Sequence[list[int]], budgets: Sequen
                 feed[b] = pad_id
         slot = longest + step
         mask[:, slot] = 1
+        extra = {"kv_chunks": _kv_chunks([start[i] for i in live])} if chunked and len(live) > CHUNK_ROWS else {}
         out = model(input_ids=feed[:, None], attention_mask=mask[:, :slot + 1], position_ids=positions,
-                    past_key_values=cache, use_cache=True)
+                    past_key_values=cache, use_cache=True, **extra)
         logits = out.logits[:, -1]
         positions = positions + 1
         step += 1

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Sequence
 
-from editflow.infer.engine import Generated, StopCheck, decode_batch
+from editflow.infer.engine import Generated, StopCheck, decode_batch, enable_chunked_attention
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ def load_hf_backend(model_path: str, *, adapter: str | None, merge_adapter: bool
 
     kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
     model = load_model(model_path, dtype=dtype, quantization=quantization, device=device, **kwargs)
+    enable_chunked_attention(model)
     if adapter:
         from peft import PeftModel
 

@@ -14,8 +14,8 @@ from typing import Any
 @dataclass(frozen=True)
 class InferSettings:
     backend: str = "hf"
-    batch_size: int = 16
-    max_batch_tokens: int = 32768
+    batch_size: int = 64
+    max_batch_tokens: int = 65536
     max_new_tokens: int = 512
     min_new_tokens_room: int = 32
     do_sample: bool = False
