@@ -9,9 +9,10 @@ Reading: libgit2 does not cache delta bases of objects over 1 MB, so reading a c
 large delta-compressed notebooks through pygit2 re-inflates the chain for every version
 (measured 7x slower than git on a notebook-heavy pack). With `reader: auto` (the default),
 when the `git` command exists each worker keeps ONE long-lived `git cat-file --batch`
-process and streams blob contents from it (not one process per file); pygit2 still decides
-existence first (so a partial clone never triggers git's lazy network fetch) and reads
-anything cat-file cannot deliver, which then yields the precise missing/corrupt skip.
+process for blobs >= CATFILE_MIN_BYTES (`reader: git-cat-file`: for every blob), read ahead
+in a thread (catfile.py: the caller `plan`s the blobs of the next commits); pygit2 still
+decides existence first (so a partial clone never triggers git's lazy network fetch) and
+reads anything cat-file cannot deliver, which then yields the precise missing/corrupt skip.
 
 Decoding: UTF-8; UTF-8 with a BOM (the BOM is dropped); for `.py` files a PEP 263 coding
 declaration (`# -*- coding: latin-1 -*-`) is honoured, as Python itself would; anything
@@ -23,11 +24,11 @@ import codecs
 import io
 import re
 import shutil
-import subprocess
 import tokenize
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from editflow.mine.catfile import CatFile, Prefetcher
 from editflow.mine.notebook import NotebookError, code_cells
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -94,82 +95,66 @@ def classify(data: bytes, kind: str, max_bytes: int) -> Version | BlobSkip:
     return Version(text, tuple(parsed.cells), parsed.converted_from_v3, note)
 
 
-class CatFile:
-    """One `git cat-file --batch` process; `read` returns the bytes, the size (an int) of a
-    blob over the limit, or None (then pygit2 reads it and names the problem)."""
-
-    def __init__(self, git_dir: str) -> None:
-        self.git_dir = git_dir
-        self.proc: subprocess.Popen | None = None
-
-    def _start(self) -> subprocess.Popen:
-        if self.proc is None or self.proc.poll() is not None:
-            # a bounded delta-base cache keeps each worker's git small
-            self.proc = subprocess.Popen(["git", "-c", "core.deltaBaseCacheLimit=32m", "--git-dir", self.git_dir,
-                                          "cat-file", "--batch"],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, bufsize=1 << 20)
-        return self.proc
-
-    def read(self, oid: str, max_bytes: int):
-        try:
-            proc = self._start()
-            proc.stdin.write(oid.encode() + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) != 3 or header[1] != b"blob":
-                if not header:  # the process died (e.g. on a corrupt object): restart next time
-                    self.close()
-                return None
-            size = int(header[2])
-            if size > max_bytes:
-                left = size + 1
-                while left:
-                    left -= len(proc.stdout.read(min(left, 1 << 20)))
-                return size
-            data = proc.stdout.read(size + 1)
-            if len(data) != size + 1:
-                self.close()
-                return None
-            return data[:-1]
-        except (OSError, ValueError):
-            self.close()
-            return None
-
-    def close(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.kill()
-                self.proc.wait()
-            except OSError:
-                pass
-            self.proc = None
-
-
-def make_catfile(repo, reader: str) -> CatFile | None:
-    """A CatFile for `reader` auto/git-cat-file when git is installed, else None (pygit2)."""
+def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:
+    """A read-ahead cat-file reader for `reader` auto/git-cat-file when git is installed,
+    else None (pygit2 reads everything)."""
     if reader == "pygit2":
         return None
     if shutil.which("git") is None:
         if reader == "git-cat-file":
             raise RuntimeError("mine.reader is git-cat-file but the `git` command is not installed")
         return None
-    return CatFile(repo.path)
+    return Prefetcher(CatFile(repo.path), max_file_bytes)
 
 
 class BlobCache:
     """LRU of classified blobs keyed by (blob id, kind), bounded by an estimate of bytes held."""
 
     def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 24 << 20,
-                 catfile: CatFile | None = None) -> None:
+                 reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES) -> None:
         self.repo = repo
-        self.catfile = catfile
+        self.reader = reader
+        self.reader_min_bytes = reader_min_bytes
         self.max_file_bytes = max_file_bytes
         self.budget = budget_bytes
         self.held = 0
         self.entries: OrderedDict[tuple[str, str], Version | BlobSkip] = OrderedDict()
         self.reads = 0
         self.hits = 0
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def plan(self, oid, kind: str, tag) -> None:
+        """Let git start reading a blob that a later `get` will need (read-ahead).
+
+        Only blobs git would read and that are not cached now; a plan that turns out wrong
+        (evicted meanwhile, or never asked for) costs a read, never a different result."""
+        if self.reader is None or (str(oid), kind) in self.entries:
+            return
+        size = self._git_size(oid)
+        if size is not None and size <= self.max_file_bytes:
+            self.reader.request(str(oid), size, tag)
+
+    def forget_through(self, tag) -> None:
+        """Drop read-ahead that was planned for commits up to `tag` and not used."""
+        if self.reader is not None:
+            self.reader.forget_through(tag)
+
+    def _git_size(self, oid) -> int | None:
+        """The size of a blob that git should read, or None (pygit2 reads it: small blobs,
+        whose delta bases libgit2 caches, and anything absent, so that a partial clone
+        never triggers git's lazy fetch and errors are named by pygit2)."""
+        import pygit2
+
+        try:
+            if not self.repo.odb.exists(oid):
+                return None
+            size = self.repo.odb.read_header(oid)[1]
+        except (pygit2.GitError, ValueError, KeyError, OSError):
+            return None
+        return size if size >= self.reader_min_bytes else None
 
     def get(self, oid, kind: str) -> Version | BlobSkip:
         key = (str(oid), kind)
@@ -191,13 +176,9 @@ class BlobCache:
     def _load(self, oid, kind: str) -> Version | BlobSkip:
         import pygit2
 
-        if self.catfile is not None:
-            try:  # small blobs: libgit2 caches their delta bases, and a pipe round trip costs more
-                present = self.repo.odb.exists(oid)
-                size = self.repo.odb.read_header(oid)[1] if present else 0
-            except (pygit2.GitError, ValueError, KeyError, OSError):
-                present, size = False, 0
-            data = self.catfile.read(str(oid), self.max_file_bytes) if present and size >= CATFILE_MIN_BYTES else None
+        size = self._git_size(oid) if self.reader is not None else None
+        if size is not None and size <= self.max_file_bytes:  # else pygit2 names the problem
+            data = self.reader.take(str(oid))
             if isinstance(data, int):
                 return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
             if data is not None:

@@ -7,11 +7,12 @@ reads each file version once.
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
 
 from editflow.cells import render_cells
-from editflow.mine.blobs import BlobCache, BlobSkip, Version, make_catfile
+from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_reader
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, relevant_changes
 from editflow.records import edit_id
@@ -25,6 +26,22 @@ class MineSettings:
     include_python: bool = True
     rename_similarity: int = 50
     include_notebooks: bool = True  # not a config key: lets benchmarks time .py mining alone
+
+
+# Read-ahead: commits diffed (and their large blobs requested from git) before they are mined.
+LOOKAHEAD_COMMITS = 16
+LOOKAHEAD_BYTES = 32 << 20  # blob bytes requested and not yet collected
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A commit whose tree diff is done: what `rows` needs, read before the blobs."""
+    commit_id: str
+    parent: str | None
+    commit_time: int
+    message: str
+    changes: list[Change]
+    problems: list[tuple[str, str, str]]
 
 
 def skip_row(repo: str, commit: str | None, path: str | None, reason: str, detail: str) -> dict:
@@ -41,11 +58,12 @@ class Extractor:
     def __init__(self, repo, settings: MineSettings, reader: str = "auto") -> None:
         self.repo = repo
         self.s = settings
-        self.cache = BlobCache(repo, settings.max_file_bytes, catfile=make_catfile(repo, reader))
+        self.cache = BlobCache(repo, settings.max_file_bytes,
+                               reader=make_reader(repo, reader, settings.max_file_bytes),
+                               reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES)
 
     def close(self) -> None:
-        if self.cache.catfile is not None:
-            self.cache.catfile.close()
+        self.cache.close()
 
     def commit_rows(self, commit_id: str) -> tuple[list[dict], list[dict]]:
         """(edit rows, skip rows) of one commit; never raises for bad repository data."""
@@ -56,6 +74,53 @@ class Extractor:
     def stream(self, commit_id: str, skips: list[dict]) -> Iterator[dict]:
         """Yield the edit rows of one commit one at a time (a commit may add hundreds of
         multi-megabyte notebooks); `skips` is filled, sorted, once the iteration ends."""
+        prepared = self.prepare(commit_id, skips)
+        if prepared is not None:
+            yield from self.rows(prepared, skips)
+
+    def stream_many(self, commits: list[str]) -> Iterator[tuple[Iterator[dict], list[dict]]]:
+        """Per commit, in order: (edit row iterator, skip list filled by the iterator).
+
+        Read-ahead: the next LOOKAHEAD_COMMITS commits are diffed, and their blobs are
+        requested from git in the order they will be read while at most LOOKAHEAD_BYTES
+        are requested and not yet collected, so git inflates the next blobs while this
+        process parses the current ones. Each row iterator must be exhausted before the
+        next pair is taken (as `for rows, skips in ...: for row in rows` does)."""
+        window: deque[tuple[int, Prepared | None, list[dict]]] = deque()
+        wanted: deque[tuple[int, str, str]] = deque()  # (commit index, blob id, kind), not yet requested
+        todo = iter(enumerate(commits))
+        reader = self.cache.reader
+
+        def pump() -> None:
+            while wanted and (reader is None or reader.ahead_bytes < LOOKAHEAD_BYTES):
+                i, oid, kind = wanted.popleft()
+                self.cache.plan(oid, kind, i)
+
+        def fill() -> None:
+            while len(window) < LOOKAHEAD_COMMITS:
+                nxt = next(todo, None)
+                if nxt is None:
+                    break
+                i, commit_id = nxt
+                skips: list[dict] = []
+                prepared = self.prepare(commit_id, skips)
+                if prepared is not None and reader is not None:
+                    wanted.extend((i, oid, ch.kind) for ch in prepared.changes
+                                  for oid in (ch.old_id, ch.new_id) if oid is not None)
+                window.append((i, prepared, skips))
+            pump()
+
+        fill()
+        while window:
+            i, prepared, skips = window.popleft()
+            yield (self.rows(prepared, skips, pump) if prepared is not None else iter(())), skips
+            while wanted and wanted[0][0] <= i:  # a side skipped early: its twin is not read
+                wanted.popleft()
+            self.cache.forget_through(i)
+            fill()
+
+    def prepare(self, commit_id: str, skips: list[dict]) -> Prepared | None:
+        """The commit's relevant changes, or None with a skip row (merge, unreadable)."""
         import pygit2
 
         name = self.s.repo_name
@@ -64,7 +129,7 @@ class Extractor:
             parents = commit.parent_ids
             if len(parents) > 1:
                 skips.append(skip_row(name, commit_id, None, "merge_commit", f"{len(parents)} parents"))
-                return
+                return None
             tree = commit.tree
             parent_tree = self.repo[parents[0]].tree if parents else None
             changes, problems = relevant_changes(self.repo, parent_tree, tree, self.s.include_python,
@@ -74,12 +139,20 @@ class Extractor:
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             reason = "missing_object" if isinstance(exc, KeyError) else "corrupt_object"
             skips.append(skip_row(name, commit_id, None, reason, f"commit or tree unreadable: {exc}"[:300]))
-            return
-        parent = str(parents[0]) if parents else None
-        found = [skip_row(name, commit_id, p, r, d) for p, r, d in problems]
-        for ch in changes:
-            row, notes = self._edit(ch, commit_id, parent, commit_time, message)
-            found.extend(skip_row(name, commit_id, ch.path, r, d) for r, d in notes)
+            return None
+        return Prepared(commit_id, str(parents[0]) if parents else None, commit_time, message,
+                        changes, problems)
+
+    def rows(self, p: Prepared, skips: list[dict], after_each=None) -> Iterator[dict]:
+        """Yield the commit's edit rows; `skips` gets its sorted skip rows at the end.
+        `after_each()` runs after each file (stream_many tops up its read-ahead there)."""
+        name = self.s.repo_name
+        found = [skip_row(name, p.commit_id, path, r, d) for path, r, d in p.problems]
+        for ch in p.changes:
+            row, notes = self._edit(ch, p.commit_id, p.parent, p.commit_time, p.message)
+            if after_each is not None:
+                after_each()
+            found.extend(skip_row(name, p.commit_id, ch.path, r, d) for r, d in notes)
             if row is not None:
                 yield row
         found.sort(key=lambda r: (r["path"] or "", r["reason"]))

@@ -26,12 +26,10 @@ def init(repo_path: str, settings: MineSettings, reader: str) -> Extractor:
 def mine_chunk(commits: list[str]) -> list[tuple[list[dict], list[dict]]]:
     """(edit rows, skip rows) of each commit of a contiguous slice of history."""
     assert _EXTRACTOR is not None, "worker.init was not called"
-    return [_EXTRACTOR.commit_rows(c) for c in commits]
+    return [(list(rows), skips) for rows, skips in _EXTRACTOR.stream_many(commits)]
 
 
 def stream_commits(commits: list[str]):
     """In-process variant: per commit, (edit row iterator, skip list filled by the iterator)."""
     assert _EXTRACTOR is not None, "worker.init was not called"
-    for c in commits:
-        skips: list[dict] = []
-        yield _EXTRACTOR.stream(c, skips), skips
+    yield from _EXTRACTOR.stream_many(commits)
