@@ -2,7 +2,7 @@
 
 Reads the test split of a task from the dataset directory, renders prompts with the shared
 templates (base model: the "base" template with k train exemplars; with --adapter: the
-"finetuned" template), generates in length-sorted batches with left padding, and writes
+"finetuned" template), generates in length-sorted batches (infer/engine.py), and writes
 one predictions Parquet file (docs/ARCHITECTURE.md, "predictions"). Resumable: finished
 batches are kept next to the output and a rerun continues from them.
 
