@@ -65,6 +65,11 @@ class SlotLayer(DynamicLayer):
         self._views()
         return self.keys, self.values
 
+    def put(self, row: int, first: int, keys: torch.Tensor, values: torch.Tensor) -> None:
+        """Place one prompt's prefilled keys/values ([1, heads, tokens, dim]) at slots first.."""
+        self._k[row, :, first:first + keys.shape[-2]] = keys[0]
+        self._v[row, :, first:first + values.shape[-2]] = values[0]
+
     def get_seq_length(self) -> int:
         return self.length
 
@@ -164,18 +169,20 @@ def shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
     return max(n, 0)
 
 
-def prefill(model, prompts: Sequence[Sequence[int]]) -> dict[tuple[int, ...], tuple]:
-    """Logits and KV cache per distinct prompt, each prompt run alone as the batch-1 loop runs it.
+def prefill(model, prompts: Sequence[Sequence[int]]):
+    """Yield (prompt, last logits, KV cache) per distinct prompt, each run alone as the batch-1
+    loop runs it; one at a time, so only one prompt's cache exists besides the batch's.
 
     When the prompts share a prefix of at least MIN_SHARED_PREFIX tokens (the template's system
-    text: ~70 of a median 238 tokens on the demo mix), it is run once and each prompt continues
+    text: ~70 of a median 201 tokens on the demo mix), it is run once and each prompt continues
     from a copy of its cache.
     """
     distinct = list(dict.fromkeys(tuple(p) for p in prompts))
     n = shared_prefix(distinct) if len(distinct) > 1 else 0
     past = _forward(model, distinct[0][:n], None)[1] if n >= MIN_SHARED_PREFIX else None
     start = n if past else 0
-    return {p: _forward(model, p[start:], past) for p in distinct}
+    for p in distinct:
+        yield (p, *_forward(model, p[start:], past))
 
 
 def decode_batch(model, tokenizer, prompts: Sequence[list[int]], budgets: Sequence[int],
@@ -193,29 +200,30 @@ def decode_batch(model, tokenizer, prompts: Sequence[list[int]], budgets: Sequen
     capacity = longest + max(budgets)
     rows = [RowState(b) for b in budgets]
 
-    caches = prefill(model, prompts)
     live = sorted(range(n), key=lambda i: -len(prompts[i]))  # prompt index of each batch row
     start = {i: longest - len(prompts[i]) for i in range(n)}   # the row's first cache slot
-    first = [caches[tuple(prompts[i])] for i in live]
-    logits = torch.stack([f[0] for f in first])
-    k0, v0 = first[0][1][0]
-    layers = []
-    for li in range(len(first[0][1])):
-        k = torch.zeros((n, k0.shape[1], capacity, k0.shape[3]), dtype=k0.dtype, device=k0.device)
-        v = torch.zeros((n, v0.shape[1], capacity, v0.shape[3]), dtype=v0.dtype, device=v0.device)
-        for b, i in enumerate(live):
-            pk, pv = first[b][1][li]
-            k[b, :, start[i]:longest] = pk[0]
-            v[b, :, start[i]:longest] = pv[0]
-        layers.append(SlotLayer(k, v, longest))
-    del caches, first
+    rows_of: dict[tuple[int, ...], list[int]] = {}
+    for b, i in enumerate(live):
+        rows_of.setdefault(tuple(prompts[i]), []).append(b)
+    logits: torch.Tensor | None = None
+    layers: list[SlotLayer] = []
+    for prompt, last, kv in prefill(model, [prompts[i] for i in live]):
+        if not layers:
+            logits = last.new_empty((n, last.shape[-1]))
+            layers = [SlotLayer(torch.zeros((n, k.shape[1], capacity, k.shape[3]), dtype=k.dtype, device=k.device),
+                                torch.zeros((n, v.shape[1], capacity, v.shape[3]), dtype=v.dtype, device=v.device),
+                                longest) for k, v in kv]
+        for b in rows_of[prompt]:
+            logits[b] = last
+            for layer, (k, v) in zip(layers, kv):
+                layer.put(b, longest - len(prompt), k, v)
     cache = Cache(layers=layers)
     chunked = getattr(getattr(model, "config", None), "_attn_implementation", None) == CHUNKED_ATTENTION
 
-    mask = torch.zeros((n, capacity), dtype=torch.long, device=k0.device)
+    mask = torch.zeros((n, capacity), dtype=torch.long, device=logits.device)
     for b, i in enumerate(live):
         mask[b, start[i]:longest] = 1
-    positions = torch.tensor([[len(prompts[i])] for i in live], device=k0.device)
+    positions = torch.tensor([[len(prompts[i])] for i in live], device=logits.device)
     step = 0
     while live:
         next_ids = pick(logits)
@@ -231,7 +239,7 @@ def decode_batch(model, tokenizer, prompts: Sequence[list[int]], budgets: Sequen
             break
         if len(finished) >= max(1, int(COMPACT_SHARE * len(live))):
             gone = set(finished)
-            keep = torch.tensor([b for b in range(len(live)) if b not in gone], device=k0.device)
+            keep = torch.tensor([b for b in range(len(live)) if b not in gone], device=logits.device)
             cache.batch_select_indices(keep)
             mask, positions, next_ids = mask[keep], positions[keep], next_ids[keep]
             live = [live[b] for b in keep.tolist()]
