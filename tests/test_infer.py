@@ -12,10 +12,9 @@ from editflow.infer.exemplars import Shots, load_split
 from editflow.infer.engine import RowState, StopCheck
 from editflow.infer.generate import HFBackend, load_hf_backend
 from editflow.infer.job import JobSpec, run_job
-from editflow.infer.schema import PREDICTION_SCHEMA
 from editflow.infer.settings import InferSettings
 from editflow.prompts import Exemplar, load_template, render_prompt
-from editflow.records import EXAMPLE_SCHEMA
+from editflow.records import EXAMPLE_SCHEMA, PREDICTION_SCHEMA
 
 STOP = ("### End", "### Instruction")
 CORPUS = ("### Instruction\n[\nCommit Message: \"fix the plot\"\nOriginal Code:\n'''\nimport numpy as np\n"

@@ -91,6 +91,31 @@ EXAMPLE_SCHEMA = pa.schema([
 ])
 
 
+# One row per (example, sample) of a predictions file (docs/ARCHITECTURE.md, "predictions").
+# `finish_reason` extends the contract: why generation ended for the row — `stop` (a template
+# stop string), `eos`, `length` (the new-token budget ran out) or `no_room` (the prompt left
+# fewer than min_new_tokens_room tokens of context; `truncated` is true, nothing generated).
+FINISH_REASONS = ("stop", "eos", "length", "no_room")
+
+PREDICTION_SCHEMA = pa.schema([
+    ("example_id", pa.string()),
+    ("task", pa.string()),
+    ("model", pa.string()),
+    ("checkpoint", pa.string()),
+    ("shots", pa.int32()),
+    ("prompt", pa.string()),
+    ("raw_output", pa.string()),
+    ("prediction", pa.string()),
+    ("reference", pa.string()),
+    ("prompt_tokens", pa.int32()),
+    ("output_tokens", pa.int32()),
+    ("truncated", pa.bool_()),
+    ("generation", pa.string()),
+    ("sample", pa.int32()),
+    ("finish_reason", pa.string()),
+])
+
+
 def stable_id(*parts: str) -> str:
     """A short, stable hex id from string parts (sha1 of their NUL-joined UTF-8 bytes)."""
     h = hashlib.sha1("\x00".join(parts).encode("utf-8", "surrogatepass"))

@@ -1,32 +1,9 @@
-"""The predictions table (docs/ARCHITECTURE.md, "predictions"), column order fixed.
-
-`finish_reason` extends the contract: why generation ended for the row — `stop` (a template
-stop string), `eos`, `length` (the new-token budget ran out) or `no_room` (the prompt left
-fewer than min_new_tokens_room tokens of context; `truncated` is true and nothing was generated).
-"""
+"""Rows to a predictions table (records.PREDICTION_SCHEMA), in the file's fixed order."""
 from __future__ import annotations
 
 import pyarrow as pa
 
-FINISH_REASONS = ("stop", "eos", "length", "no_room")
-
-PREDICTION_SCHEMA = pa.schema([
-    ("example_id", pa.string()),
-    ("task", pa.string()),
-    ("model", pa.string()),
-    ("checkpoint", pa.string()),
-    ("shots", pa.int32()),
-    ("prompt", pa.string()),
-    ("raw_output", pa.string()),
-    ("prediction", pa.string()),
-    ("reference", pa.string()),
-    ("prompt_tokens", pa.int32()),
-    ("output_tokens", pa.int32()),
-    ("truncated", pa.bool_()),
-    ("generation", pa.string()),
-    ("sample", pa.int32()),
-    ("finish_reason", pa.string()),
-])
+from editflow.records import PREDICTION_SCHEMA
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:
