@@ -108,6 +108,8 @@ def test_settings_from_section_ignores_rule_keys_and_rejects_greedy_samples():
     assert s.batch_size == 4 and s.max_new_tokens == 512 and s.do_sample is False
     with pytest.raises(ConfigError, match="do_sample is false"):
         InferSettings.from_section({"n_samples": 3})
+    with pytest.raises(ConfigError, match="temperature must be > 0"):
+        InferSettings.from_section({"do_sample": True, "temperature": 0})
 
 
 def test_build_prompts_falls_back_to_the_shortest_exemplars_and_marks_truncation():

@@ -1,7 +1,7 @@
 """A batched decode loop for Hugging Face causal LMs, built for CPU throughput.
 
 Why not `model.generate` on a padded batch: profiling SmolLM2-135M on 2 CPU cores showed
-three costs that generate() cannot avoid and this loop does:
+four costs that generate() cannot avoid and this loop does:
 - Padded prefill. A left-padded batch runs its prompt pass over rows x longest prompt; on the
   dataset's mix (111-427 tokens) that was 60% more prompt tokens than the prompts have. Here
   each prompt is prefilled alone (as the batch-1 loop does) and its keys/values are copied

@@ -35,6 +35,9 @@ class InferSettings:
         if settings.n_samples > 1 and not settings.do_sample:
             raise ConfigError(f"infer.n_samples is {settings.n_samples} but infer.do_sample is false: greedy "
                               "decoding gives one output; set do_sample: true (with temperature/top_p) or n_samples: 1")
+        if settings.do_sample and settings.temperature <= 0:
+            raise ConfigError("infer.temperature must be > 0 when infer.do_sample is true "
+                              "(for greedy decoding set do_sample: false)")
         return settings
 
 
