@@ -270,3 +270,31 @@ def test_too_few_train_examples_is_a_clear_cli_error(tiny_model, dataset, tmp_pa
                  "--out", str(tmp_path / "p.parquet"), "--settings", "{}", "--device", "cpu"])
     assert code == 2 and "9-shot prompts need at least 9 train examples" in capsys.readouterr().err
     assert not (tmp_path / "p.parquet").exists()
+
+
+@pytest.mark.parametrize("arch", ["qwen2", "gpt_neox"])
+def test_engine_matches_model_generate_on_other_architectures(tiny_model, arch, monkeypatch):
+    """The decode loop relies only on the Cache API, position ids and the 2-D attention mask,
+    so other decoder families give model.generate's tokens too."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from editflow.infer import engine
+
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 1)
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    torch.manual_seed(0)
+    config = AutoConfig.for_model(arch, vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                                  eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").eval()
+    assert engine.enable_chunked_attention(model)
+    backend = HFBackend(model, tok, stop=())
+    prompts = ["x = 1\n", "import numpy as np\nx = np.arange(10)\n# %%\n", "print(x)\n"]
+    got = backend.generate(prompts, [6, 3, 8])
+    with torch.inference_mode():
+        for prompt, budget, (g,) in zip(prompts, [6, 3, 8], got):
+            ids = torch.tensor([tok(prompt)["input_ids"]])
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=budget, do_sample=False,
+                                 eos_token_id=backend.eos_ids, pad_token_id=tok.pad_token_id)[0, ids.shape[1]:]
+            assert g.text == tok.decode(out, skip_special_tokens=True) and g.n_tokens == len(out)
