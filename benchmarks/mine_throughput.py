@@ -15,10 +15,12 @@ For each repository and each kind (notebooks, .py) it times:
             process tree's resident memory is sampled (peak RSS = sum over the tree).
 and prints records/s, the ratios editflow/seed and editflow/pydriller, peak RSS, and checks
 that editflow finds every (commit, notebook) the seed method finds with identical code-cell
-lists. The last line is one JSON object.
+lists. The last line is one JSON object. With --repeat N every method runs N times,
+interleaved (editflow, seed, pydriller, editflow, ...), and each method's median run is
+reported: on a shared machine one run of any method can land in a burst of other work.
 
 Example (a few minutes on 2 cores):
-    .venv/bin/python benchmarks/mine_throughput.py --generated --workers 2
+    .venv/bin/python benchmarks/mine_throughput.py --generated --workers 1 --repeat 3 --skip-pydriller
     .venv/bin/python benchmarks/mine_throughput.py --repo /tmp/some-ml-repo.git --skip-pydriller
 """
 from __future__ import annotations
@@ -291,7 +293,11 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "cpu_seconds": round(cpu(
 
 
 def _tree_rss(pid: int) -> tuple[int, int]:
-    """(sum, max) of the resident memory of a process and its descendants."""
+    """(sum, max) of the resident memory of a process and its descendants.
+
+    A child caught between fork and exec (e.g. while git cat-file is being started) still
+    shows its parent's command line and resident size, pages it shares with the parent:
+    counting it would add the parent's memory twice, so it is left out until it execs."""
     import psutil
 
     try:
@@ -302,8 +308,10 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     sizes = []
     for q in procs:
         try:
+            if q.pid != pid and q.cmdline() == q.parent().cmdline():
+                continue
             sizes.append(q.memory_info().rss)
-        except psutil.Error:
+        except (psutil.Error, AttributeError):
             pass
     return sum(sizes), max(sizes, default=0)
 
@@ -364,6 +372,19 @@ def _timed(fn, *args):
     return res
 
 
+def _median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (the same rule for every method); all wall times
+    and, for editflow, the largest peak RSS of all runs are kept beside it."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    mid = dict(ordered[(len(ordered) - 1) // 2])
+    if len(runs) > 1:
+        mid["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+        for key in ("peak_rss_mb", "peak_rss_mb_one_process"):
+            if key in mid:
+                mid[key] = max(r[key] for r in runs)
+    return mid
+
+
 def bench_repo(repo: str, args) -> dict:
     import pygit2
 
@@ -374,10 +395,15 @@ def bench_repo(repo: str, args) -> dict:
     try:
         for kind in ("notebook", "python"):
             row = {}
-            row["editflow"] = _timed(editflow_style, repo, kind, args.workers, work)
-            row["seed"] = _timed(seed_style, repo, kind, work)
-            if not args.skip_pydriller:
-                row["pydriller"] = _timed(pydriller_style, repo, kind)
+            runs: dict[str, list[dict]] = {"editflow": [], "seed": [], "pydriller": []}
+            for _ in range(args.repeat):  # interleaved, so that every method meets the same load
+                runs["editflow"].append(_timed(editflow_style, repo, kind, args.workers, work))
+                runs["seed"].append(_timed(seed_style, repo, kind, work))
+                if not args.skip_pydriller:
+                    runs["pydriller"].append(_timed(pydriller_style, repo, kind))
+            for name, rs in runs.items():
+                if rs:
+                    row[name] = _median_run(rs)
             ours = row["editflow"]
             if kind == "notebook":
                 seed_found, our_found = row["seed"].pop("found"), ours.pop("found")
@@ -415,9 +441,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--generated", action="store_true", help="also run on the generated repository (default if no --repo)")
     p.add_argument("--commits", type=int, default=1000, help="commits of the generated repository")
     p.add_argument("--cache-dir", default=str(ROOT / "results" / "benchmarks" / "cache"))
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=1, help="editflow worker processes (default 1, as mine.workers)")
     p.add_argument("--skip-pydriller", action="store_true")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run every method N times, interleaved, and report each one's median run")
     args = p.parse_args(argv)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     repos = list(args.repo)
     if args.generated or not repos:
         gen = Path(args.cache_dir) / f"generated-v{GEN_VERSION}-{args.commits}.git"
@@ -436,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "mine_throughput", "workers": args.workers, "cpus": os.cpu_count(),
         "notebook_ratio_vs_seed": min(nb), "python_ratio_vs_seed": min(py), "peak_rss_mb": rss,
         "peak_rss_mb_one_process": rss_one, "notebook_cpu_ratio_vs_seed": min(nb_cpu), "python_cpu_ratio_vs_seed": min(py_cpu),
-        "load_average_1m": round(os.getloadavg()[0], 1),
+        "load_average_1m": round(os.getloadavg()[0], 1), "load_average_at_start": load_at_start,
+        "repeat": args.repeat,
         "goals": {"notebook_ratio_vs_seed>=10": min(nb) >= 10, "python_ratio_vs_seed>=20": min(py) >= 20,
                   "peak_rss_mb<500": rss < 500},
         "repos": results,

@@ -64,7 +64,7 @@ class CatFile:
         self.sock = ours
 
     def read(self, oid: str, max_bytes: int):
-        """Bytes (a bytearray) of blob `oid`, its size if over `max_bytes`, or None."""
+        """The bytes of blob `oid`, its size if over `max_bytes`, or None."""
         try:
             self._start()
             self.proc.stdin.write(oid.encode() + b"\n")
@@ -91,25 +91,36 @@ class CatFile:
         self.pending += chunk
 
     def _line(self) -> bytes:
+        if not self.pending:  # take exactly the header, so the body arrives in one piece
+            peek = self.sock.recv(512, socket.MSG_PEEK)
+            end = peek.find(b"\n")
+            if end >= 0:
+                return self.sock.recv(end + 1, socket.MSG_WAITALL)[:-1]
+            if not peek:
+                raise EOFError("git cat-file closed its output")
         while (end := self.pending.find(b"\n")) < 0:
             self._recv_some()
         line = bytes(self.pending[:end])
         del self.pending[:end + 1]
         return line
 
-    def _exact(self, n: int) -> bytearray:
+    def _exact(self, n: int) -> bytes:
         """The next n bytes; past what is buffered, one GIL-free recv per call."""
-        out = bytearray(n)
-        have = min(n, len(self.pending))
-        out[:have] = self.pending[:have]
-        del self.pending[:have]
-        view = memoryview(out)
-        while have < n:
-            got = self.sock.recv_into(view[have:], n - have, socket.MSG_WAITALL)
+        if len(self.pending) >= n:
+            out = bytes(self.pending[:n])
+            del self.pending[:n]
+            return out
+        head = bytes(self.pending)
+        self.pending = bytearray()
+        parts = [head] if head else []
+        left = n - len(head)
+        while left:
+            got = self.sock.recv(left, socket.MSG_WAITALL)  # bytes of `left`, not zero-filled first
             if not got:
                 raise EOFError("git cat-file closed its output")
-            have += got
-        return out
+            parts.append(got)
+            left -= len(got)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _skip(self, n: int) -> None:
         while n:
