@@ -70,3 +70,25 @@ def test_every_reason_the_miner_emits_is_declared():
     emitted |= set(re.findall(r'"(merge_commit|empty_repository|missing_object|corrupt_object|not_a_file|'
                               r'path_not_utf8|nbformat_v3_converted)"', src))
     assert emitted and emitted <= set(SKIP_REASONS), emitted - set(SKIP_REASONS)
+
+
+def test_cells_outlive_the_text_cache(tmp_path, monkeypatch):
+    """A notebook evicted from the text cache is read again but not parsed again, with an
+    identical result; skips are not kept as cells."""
+    import pygit2
+
+    from editflow.mine import blobs
+    from editflow.mine.blobs import BlobCache
+
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    good, bad = repo.create_blob(nb(A0).encode()), repo.create_blob(b"{not json")
+    calls = []
+    real = blobs.code_cells
+    monkeypatch.setattr(blobs, "code_cells", lambda text: calls.append(1) or real(text))
+    cache = BlobCache(repo, 10 << 20, budget_bytes=1)  # holds no text at all
+    first = cache.get(good, "notebook")
+    again = cache.get(good, "notebook")
+    assert again == first and again.cells == ("import numpy as np\nx = 1", "print(x)")
+    assert calls == [1] and cache.reads == 2 and list(cache.cells) == [(str(good), "notebook")]
+    assert cache.get(bad, "notebook").reason == cache.get(bad, "notebook").reason == "invalid_json"
+    assert len(calls) == 3 and len(cache.cells) == 1

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from editflow.mine.catfile import CatFile, Prefetcher
-from editflow.mine.notebook import NotebookError, code_cells
+from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 CATFILE_MIN_BYTES = 256 << 10  # below this, pygit2 reads faster than a cat-file round trip
@@ -74,8 +74,9 @@ def _has_coding_cookie(data: bytes) -> bool:
     return any(_CODING.match(line) for line in data.split(b"\n", 2)[:2])
 
 
-def classify(data: bytes, kind: str, max_bytes: int) -> Version | BlobSkip:
-    """Turn raw blob bytes into a Version, or a BlobSkip naming why not."""
+def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | None = None) -> Version | BlobSkip:
+    """Turn raw blob bytes into a Version, or a BlobSkip naming why not. `parsed`: the cells
+    of these same bytes from an earlier read (parsing is a pure function of the bytes)."""
     if len(data) > max_bytes:
         return BlobSkip("too_large", f"{len(data)} bytes > max_file_bytes {max_bytes}")
     if data.startswith(LFS_PREFIX):
@@ -88,10 +89,11 @@ def classify(data: bytes, kind: str, max_bytes: int) -> Version | BlobSkip:
         return BlobSkip("decode_error", str(exc)[:200])
     if kind != "notebook":
         return Version(text, decode_note=note)
-    try:
-        parsed = code_cells(text)
-    except NotebookError as exc:
-        return BlobSkip(exc.reason, exc.detail)
+    if parsed is None:
+        try:
+            parsed = code_cells(text)
+        except NotebookError as exc:
+            return BlobSkip(exc.reason, exc.detail)
     return Version(text, tuple(parsed.cells), parsed.converted_from_v3, note)
 
 
@@ -107,11 +109,20 @@ def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:
     return Prefetcher(CatFile(repo.path), max_file_bytes)
 
 
+def _cells_cost(parsed: ParsedNotebook) -> int:
+    return 128 + sum(len(c) + 64 for c in parsed.cells)
+
+
 class BlobCache:
-    """LRU of classified blobs keyed by (blob id, kind), bounded by an estimate of bytes held."""
+    """LRU of classified blobs keyed by (blob id, kind), bounded by an estimate of bytes held.
+
+    A second, larger LRU keeps only the code cells of notebooks (a few KB where the text is
+    MBs): when a commit touches more notebooks than the text budget holds, their next
+    version's old side is read again (git inflates it quickly) but not parsed again."""
 
     def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 24 << 20,
-                 reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES) -> None:
+                 reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES,
+                 cells_budget_bytes: int = 8 << 20) -> None:
         self.repo = repo
         self.reader = reader
         self.reader_min_bytes = reader_min_bytes
@@ -121,6 +132,16 @@ class BlobCache:
         self.entries: OrderedDict[tuple[str, str], Version | BlobSkip] = OrderedDict()
         self.reads = 0
         self.hits = 0
+        self.cells: OrderedDict[tuple[str, str], ParsedNotebook] = OrderedDict()
+        self.cells_budget = cells_budget_bytes
+        self.cells_held = 0
+
+    def _keep_cells(self, key: tuple[str, str], parsed: ParsedNotebook) -> None:
+        self.cells[key] = parsed
+        self.cells_held += _cells_cost(parsed)
+        while self.cells_held > self.cells_budget:
+            _, old = self.cells.popitem(last=False)
+            self.cells_held -= _cells_cost(old)
 
     def close(self) -> None:
         if self.reader is not None:
@@ -163,8 +184,13 @@ class BlobCache:
             self.entries.move_to_end(key)
             self.hits += 1
             return hit
-        value = self._load(oid, kind)
+        parsed = self.cells.get(key)
+        if parsed is not None:
+            self.cells.move_to_end(key)
+        value = self._load(oid, kind, parsed)
         self.reads += 1
+        if parsed is None and isinstance(value, Version) and value.cells is not None:
+            self._keep_cells(key, ParsedNotebook(list(value.cells), value.converted_from_v3))
         if value.cost <= self.budget // 4:
             self.entries[key] = value
             self.held += value.cost
@@ -173,7 +199,7 @@ class BlobCache:
                 self.held -= old.cost
         return value
 
-    def _load(self, oid, kind: str) -> Version | BlobSkip:
+    def _load(self, oid, kind: str, parsed: ParsedNotebook | None = None) -> Version | BlobSkip:
         import pygit2
 
         size = self._git_size(oid) if self.reader is not None else None
@@ -182,7 +208,7 @@ class BlobCache:
             if isinstance(data, int):
                 return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
             if data is not None:
-                return classify(data, kind, self.max_file_bytes)
+                return classify(data, kind, self.max_file_bytes, parsed)
         try:
             _, size = self.repo.odb.read_header(oid)
             if size > self.max_file_bytes:  # never inflate a huge blob just to reject it
@@ -198,4 +224,4 @@ class BlobCache:
             data = obj.data
         except (pygit2.GitError, OSError) as exc:
             return BlobSkip("corrupt_object", f"blob {oid}: {exc}"[:300])
-        return classify(data, kind, self.max_file_bytes)
+        return classify(data, kind, self.max_file_bytes, parsed)

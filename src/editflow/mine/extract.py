@@ -30,7 +30,7 @@ class MineSettings:
 
 # Read-ahead: commits diffed (and their large blobs requested from git) before they are mined.
 LOOKAHEAD_COMMITS = 16
-LOOKAHEAD_BYTES = 32 << 20  # blob bytes requested and not yet collected
+LOOKAHEAD_BYTES = 16 << 20  # blob bytes requested and not yet collected (a few large notebooks)
 
 
 @dataclass(frozen=True)
