@@ -28,6 +28,15 @@ def test_code_cells_equal_nbformat(text):
     assert code_cells(text).cells == ref
 
 
+def test_what_orjson_refuses_is_read_as_json_reads_it():
+    """NaN in outputs and integers past 64 bits are valid for json.loads (and nbformat)."""
+    text = V4_STRING_SOURCES.replace('"execution_count": 1', '"execution_count": NaN').replace(
+        '"nbformat_minor": 2', '"nbformat_minor": 2, "big": 123456789012345678901234567890')
+    assert code_cells(text).cells == ["a = 1\n\nb = 2", "", "x\ny"]
+    with pytest.raises(NotebookError, match="Expecting"):  # json's message, not orjson's
+        code_cells('{"cells": [')
+
+
 def test_v3_flag_and_errors():
     assert code_cells(nb(V3, version=3)).converted_from_v3
     assert not code_cells(nb(A0)).converted_from_v3
