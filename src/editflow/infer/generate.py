@@ -10,12 +10,9 @@ sample; vllm_backend.py implements the same interface.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Callable, Sequence
 
 from editflow.infer.engine import Generated, StopCheck, decode_batch, enable_chunked_attention
-
-log = logging.getLogger(__name__)
 
 __all__ = ["Generated", "HFBackend", "load_hf_backend"]
 
