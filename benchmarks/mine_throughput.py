@@ -206,7 +206,10 @@ def seed_style(repo: str, kind: str, out_dir: Path) -> dict:
            "--format=%x1e%H%x00%P%x00%B%x00"]
     done = subprocess.run(cmd, capture_output=True)
     if done.returncode:  # e.g. a partial clone: rename detection needs absent blobs
-        done = subprocess.run([c for c in cmd if c != "-M"], capture_output=True, check=True)
+        done = subprocess.run([c for c in cmd if c != "-M"], capture_output=True)
+        if done.returncode:
+            raise SystemExit(f"the seed baseline cannot read {repo} (git log failed: "
+                             f"{done.stderr.decode(errors='replace').strip()[:200]}); pick a complete clone")
     log = done.stdout
     found: dict[tuple[str, str], str] = {}
     errors = 0

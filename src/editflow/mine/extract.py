@@ -15,6 +15,7 @@ from editflow.cells import render_cells
 from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_reader
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, relevant_changes
+from editflow.mine.renames import Renames
 from editflow.records import edit_id
 
 
@@ -55,9 +56,11 @@ def cell_ops(old: list[str], new: list[str]) -> list[dict]:
 
 
 class Extractor:
-    def __init__(self, repo, settings: MineSettings, reader: str = "auto") -> None:
+    def __init__(self, repo, settings: MineSettings, reader: str = "auto",
+                 renames: Renames | None = None) -> None:
         self.repo = repo
         self.s = settings
+        self.renames = renames  # git's rename pairs per commit; None: libgit2 detects them
         self.cache = BlobCache(repo, settings.max_file_bytes,
                                reader=make_reader(repo, reader, settings.max_file_bytes),
                                reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES)
@@ -132,8 +135,10 @@ class Extractor:
                 return None
             tree = commit.tree
             parent_tree = self.repo[parents[0]].tree if parents else None
-            changes, problems = relevant_changes(self.repo, parent_tree, tree, self.s.include_python,
-                                                 self.s.rename_similarity, self.s.include_notebooks)
+            changes, problems = relevant_changes(
+                self.repo, parent_tree, tree, self.s.include_python, self.s.rename_similarity,
+                self.s.include_notebooks, git_pairs=(self.renames or {}).get(commit_id),
+                use_git=self.renames is not None)
             message = commit.raw_message.decode("utf-8", "replace")
             commit_time = int(commit.commit_time)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:

@@ -1,9 +1,9 @@
 """The first-parent history of a head and the relevant file changes of each commit.
 
 Walking commits and diffing trees is cheap (the issue measured 0.16 s for 1,500 commits);
-reading blobs is what costs, and that happens in blobs.py. Rename detection runs only on
-commits where a notebook or .py file was added or deleted, because libgit2 must read the
-candidate blobs to score similarity.
+reading blobs is what costs, and that happens in blobs.py. Renames are git's own pairs
+(renames.py) joined onto libgit2's tree diff; only where git cannot tell does libgit2's
+rename detection run, on commits where a notebook or .py file was added or deleted.
 """
 from __future__ import annotations
 
@@ -74,9 +74,13 @@ class Change:
 
 
 def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_similarity: int,
-                     include_notebooks: bool = True):
+                     include_notebooks: bool = True,
+                     git_pairs: list[tuple[bytes, bytes]] | None = None, use_git: bool = False):
     """(changes, problems): the notebook/.py changes between two trees, sorted by path.
 
+    Renames: with `use_git`, `git_pairs` are git's own (old, new) rename pairs of this
+    commit (renames.py) and are applied to libgit2's plain tree diff; otherwise libgit2's
+    rename detection runs, only on commits that add or delete a relevant file.
     `problems` lists (path, reason, detail) for entries that are not regular files.
     """
     import pygit2
@@ -86,23 +90,25 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
         diff = tree.diff_to_tree(swap=True)
     else:
         diff = parent_tree.diff_to_tree(tree)
-    deltas = list(diff.deltas)
-    added_or_deleted = any(d.status in (DeltaStatus.ADDED, DeltaStatus.DELETED)
-                           and (kind_of(_p(d.new_file if d.status == DeltaStatus.ADDED else d.old_file),
-                                        include_python, include_notebooks))
-                           for d in deltas)
-    if added_or_deleted and parent_tree is not None:
-        try:
-            diff.find_similar(flags=DiffFind.FIND_RENAMES, rename_threshold=rename_similarity)
-        except (pygit2.GitError, KeyError):  # e.g. a candidate blob missing from a partial clone
-            diff = parent_tree.diff_to_tree(tree)
-            diff.find_similar(flags=DiffFind.FIND_RENAMES | DiffFind.FIND_EXACT_MATCH_ONLY)
-        deltas = list(diff.deltas)
+    deltas = [_delta(d) for d in diff.deltas]
+    if use_git:
+        deltas = _pair_renames(deltas, git_pairs or [])
+    else:
+        added_or_deleted = any(d.status in ("added", "deleted")
+                               and kind_of(_side_path(d.new if d.status == "added" else d.old),
+                                           include_python, include_notebooks)
+                               for d in deltas)
+        if added_or_deleted and parent_tree is not None:
+            try:
+                diff.find_similar(flags=DiffFind.FIND_RENAMES, rename_threshold=rename_similarity)
+            except (pygit2.GitError, KeyError):  # e.g. a candidate blob missing from a partial clone
+                diff = parent_tree.diff_to_tree(tree)
+                diff.find_similar(flags=DiffFind.FIND_RENAMES | DiffFind.FIND_EXACT_MATCH_ONLY)
+            deltas = [_delta(d) for d in diff.deltas]
     changes: list[Change] = []
     problems: list[tuple[str, str, str]] = []
     for d in deltas:
-        changes_or_problem = _to_changes(d, include_python, include_notebooks)
-        for item in changes_or_problem:
+        for item in _to_changes(d, include_python, include_notebooks):
             if isinstance(item, Change):
                 changes.append(item)
             else:
@@ -111,38 +117,74 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
     return changes, problems
 
 
-def _p(f) -> str:
-    return decode_path(f.raw_path)[0]
+@dataclass(frozen=True)
+class _Side:
+    raw_path: bytes
+    mode: int
+    id: str
 
 
-def _to_changes(d, include_python: bool, include_notebooks: bool):
+@dataclass(frozen=True)
+class _Delta:
+    """A tree-diff entry, from libgit2 or from pairing an addition with a deletion."""
+    status: str   # added | deleted | modified | renamed
+    old: _Side | None
+    new: _Side | None
+
+
+def _delta(d) -> _Delta:
     from pygit2.enums import DeltaStatus
 
-    status = d.status
-    new_path, new_odd = decode_path(d.new_file.raw_path)
-    old_path, old_odd = decode_path(d.old_file.raw_path)
-    has_old = status not in (DeltaStatus.ADDED, DeltaStatus.UNTRACKED)
-    has_new = status != DeltaStatus.DELETED
-    old_kind = kind_of(old_path, include_python, include_notebooks) if has_old else None
-    new_kind = kind_of(new_path, include_python, include_notebooks) if has_new else None
+    status = {DeltaStatus.ADDED: "added", DeltaStatus.UNTRACKED: "added", DeltaStatus.DELETED: "deleted",
+              DeltaStatus.RENAMED: "renamed"}.get(d.status, "modified")
+    old = None if status == "added" else _Side(d.old_file.raw_path, d.old_file.mode, str(d.old_file.id))
+    new = None if status == "deleted" else _Side(d.new_file.raw_path, d.new_file.mode, str(d.new_file.id))
+    return _Delta(status, old, new)
+
+
+def _pair_renames(deltas: list[_Delta], pairs: list[tuple[bytes, bytes]]) -> list[_Delta]:
+    """Join git's rename pairs: the deletion of `old` and the addition of `new` become one."""
+    if not pairs:
+        return deltas
+    deleted = {d.old.raw_path: d for d in deltas if d.status == "deleted"}
+    added = {d.new.raw_path: d for d in deltas if d.status == "added"}
+    joined: set[int] = set()
+    out = []
+    for old, new in pairs:
+        a, b = deleted.get(old), added.get(new)
+        if a is None or b is None or id(a) in joined or id(b) in joined:
+            continue
+        joined.update((id(a), id(b)))
+        out.append(_Delta("renamed", a.old, b.new))
+    return out + [d for d in deltas if id(d) not in joined]
+
+
+def _side_path(side: _Side) -> str:
+    return decode_path(side.raw_path)[0]
+
+
+def _to_changes(d: _Delta, include_python: bool, include_notebooks: bool):
+    old_path, old_odd = decode_path(d.old.raw_path) if d.old else (None, False)
+    new_path, new_odd = decode_path(d.new.raw_path) if d.new else (None, False)
+    old_kind = kind_of(old_path, include_python, include_notebooks) if d.old else None
+    new_kind = kind_of(new_path, include_python, include_notebooks) if d.new else None
     if old_kind is None and new_kind is None:
         return []
-    for present, f, path in ((has_old, d.old_file, old_path), (has_new, d.new_file, new_path)):
-        if present and f.mode not in REGULAR_MODES:
-            return [(path, "not_a_file", f"mode {f.mode:o} (symlink or submodule)")]
-    old_id = str(d.old_file.id) if has_old else None
-    new_id = str(d.new_file.id) if has_new else None
-    if has_old and has_new and old_kind != new_kind:
-        # e.g. x.ipynb -> x.py: two different kinds of file, so a deletion and an addition
-        out = []
-        if old_kind:
-            out.append(Change(old_path, old_path, "deleted", old_kind, old_id, None, old_odd))
-        if new_kind:
-            out.append(Change(new_path, None, "added", new_kind, None, new_id, new_odd))
-        return out
-    if not has_old:
-        return [Change(new_path, None, "added", new_kind, None, new_id, new_odd)]
-    if not has_new:
-        return [Change(old_path, old_path, "deleted", old_kind, old_id, None, old_odd)]
-    change_type = "renamed" if status == DeltaStatus.RENAMED and old_path != new_path else "modified"
-    return [Change(new_path, old_path, change_type, new_kind, old_id, new_id, new_odd or old_odd)]
+    for side, path in ((d.old, old_path), (d.new, new_path)):
+        if side is not None and side.mode not in REGULAR_MODES:
+            return [(path, "not_a_file", f"mode {side.mode:o} (symlink or submodule)")]
+    if d.old and d.new and old_kind is not None and new_kind is not None and old_kind != new_kind:
+        # x.ipynb -> x.py: two different kinds of file, so a deletion and an addition
+        return [Change(old_path, old_path, "deleted", old_kind, d.old.id, None, old_odd),
+                Change(new_path, None, "added", new_kind, None, d.new.id, new_odd)]
+    if d.old and d.new and new_kind is None:
+        # a notebook or module renamed to a name of no relevant kind: it is gone
+        return [Change(old_path, old_path, "deleted", old_kind, d.old.id, None, old_odd)]
+    if d.old is None:
+        return [Change(new_path, None, "added", new_kind, None, d.new.id, new_odd)]
+    if d.new is None:
+        return [Change(old_path, old_path, "deleted", old_kind, d.old.id, None, old_odd)]
+    # modified, or renamed (also from a name of no relevant kind, e.g. `analysis` ->
+    # `analysis.ipynb`: the old side is the old file, as git and the seed miner read it)
+    change_type = "renamed" if d.status == "renamed" and old_path != new_path else "modified"
+    return [Change(new_path, old_path, change_type, new_kind, d.old.id, d.new.id, new_odd or old_odd)]

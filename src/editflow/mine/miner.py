@@ -23,11 +23,12 @@ from editflow.atomic import atomic_path
 from editflow.mine import worker
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
+from editflow.mine.renames import Renames, git_renames
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1      # bump when the meaning of any column changes: forces a full re-mine
+FORMAT_VERSION = 2      # bump when the meaning of any column changes: forces a full re-mine
 CHUNK_COMMITS = 8       # commits per worker task: reuses the blob cache, bounds memory in flight
 MIN_PARALLEL = 32       # fewer new commits than this are mined in-process
 
@@ -74,13 +75,14 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
-             chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto"):
+             chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto",
+             renames: Renames | None = None):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
     """
     if workers <= 1 or len(commits) < min_parallel:
-        extractor = worker.init(repo_path, settings, reader)
+        extractor = worker.init(repo_path, settings, reader, renames)
         try:
             yield from worker.stream_commits(commits)  # row by row: flat memory
         finally:
@@ -89,7 +91,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
     ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
-                             initargs=(repo_path, settings, reader)) as pool:
+                             initargs=(repo_path, settings, reader, renames)) as pool:
         pending = []
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
             pending.append(pool.submit(worker.mine_chunk, part))
@@ -164,7 +166,8 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader)
+    renames = git_renames(repo, head, prev.head if start else None, settings.rename_similarity)
+    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, renames)
     n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                              len(new), progress)
     counts: dict[str, int] = {}

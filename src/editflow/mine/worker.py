@@ -8,17 +8,18 @@ from __future__ import annotations
 import atexit
 
 from editflow.mine.extract import Extractor, MineSettings
+from editflow.mine.renames import Renames
 
 _EXTRACTOR: Extractor | None = None
 
 
-def init(repo_path: str, settings: MineSettings, reader: str) -> Extractor:
+def init(repo_path: str, settings: MineSettings, reader: str, renames: Renames | None = None) -> Extractor:
     global _EXTRACTOR
     import pygit2
 
     if _EXTRACTOR is not None:
         _EXTRACTOR.close()
-    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader)
+    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, renames)
     atexit.register(_EXTRACTOR.close)
     return _EXTRACTOR
 

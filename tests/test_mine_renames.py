@@ -1,0 +1,120 @@
+"""Renames are git's: the pairs `git log -M50%` reports, joined onto libgit2's tree diff.
+
+The fixture holds a pair that libgit2 scores as a 63% rename and git as an addition plus a
+deletion (45% of the lines kept), a rename from a name without extension to `.ipynb`, and
+two deleted and two added notebooks where only one pair is a rename."""
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+
+import pyarrow.parquet as pq
+import pygit2
+import pytest
+from pygit2.enums import DiffFind
+
+from editflow.mine.extract import MineSettings
+from editflow.mine.miner import mine
+from editflow.mine.renames import git_renames, parse_log
+from test_mine_corpus import RepoBuilder, nb
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
+
+SETTINGS = MineSettings(repo_name="test/renames", license=None)
+
+
+def _module(keep: float) -> tuple[str, str]:
+    rng = random.Random(1)
+    src = [f"x_{i} = compute({rng.randint(0, 10**6)})\n" for i in range(300)]
+    n = int(len(src) * keep)
+    dst = src[:n] + [line.replace("compute", "other") + "# changed\n" for line in src[n:]]
+    return "".join(src), "".join(dst)
+
+
+NB_ONE = [("code", f"alpha_{i} = {i}") for i in range(30)]
+NB_TWO = [("code", f"beta_{i} = {i} * 2") for i in range(30)]
+NB_TWO_EDITED = NB_TWO[:-1] + [("code", "beta_last = 0")]
+NB_FOUR = [("markdown", "# A new notebook"), ("code", "gamma = 'new'")]
+LOW_OLD, LOW_NEW = _module(0.45)    # libgit2: rename (63%); git: add + delete
+HIGH_OLD, HIGH_NEW = _module(0.7)   # both: rename
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("renames") / "r.git"
+    b = RepoBuilder(path)
+    ids = {"root": b.commit("Start\n", {
+        "work/analysis": nb(NB_ONE), "nb/one.ipynb": nb(NB_ONE + [("code", "one = 1")]),
+        "nb/two.ipynb": nb(NB_TWO), "src/low.py": LOW_OLD, "src/high.py": HIGH_OLD})}
+    ids["ext"] = b.commit("Add missing extension\n", {"work/analysis": None, "work/analysis.ipynb": nb(NB_ONE)})
+    ids["mix"] = b.commit("Reorganise\n", {
+        "nb/one.ipynb": None, "nb/two.ipynb": None,
+        "nb/three.ipynb": nb(NB_TWO_EDITED), "nb/four.ipynb": nb(NB_FOUR),
+        "src/low.py": None, "src/low2.py": LOW_NEW, "src/high.py": None, "src/high2.py": HIGH_NEW})
+    return path, ids
+
+
+def _mine(repo_path, tmp_path):
+    mine(str(repo_path), tmp_path / "e.parquet", tmp_path / "s.parquet", SETTINGS)
+    return pq.read_table(tmp_path / "e.parquet").to_pylist()
+
+
+def _shape(rows, commit):
+    return sorted((r["change_type"], r["old_path"], r["path"]) for r in rows if r["commit"] == str(commit))
+
+
+def test_libgit2_and_git_disagree_on_the_fixture(repo):
+    path, ids = repo
+    r = pygit2.Repository(str(path))
+    diff = r[ids["root"]].tree.diff_to_tree(r[ids["mix"]].tree)
+    diff.find_similar(flags=DiffFind.FIND_RENAMES, rename_threshold=50)
+    libgit2 = {(d.old_file.path, d.new_file.path) for d in diff.deltas if d.status_char() == "R"}
+    assert ("src/low.py", "src/low2.py") in libgit2  # what the miner used to report
+
+
+def test_renames_follow_git(repo, tmp_path):
+    path, ids = repo
+    rows = _mine(path, tmp_path)
+    assert _shape(rows, ids["ext"]) == [("renamed", "work/analysis", "work/analysis.ipynb")]
+    assert _shape(rows, ids["mix"]) == [
+        ("added", None, "nb/four.ipynb"),
+        ("added", None, "src/low2.py"),
+        ("deleted", "nb/one.ipynb", "nb/one.ipynb"),
+        ("deleted", "src/low.py", "src/low.py"),
+        ("renamed", "nb/two.ipynb", "nb/three.ipynb"),
+        ("renamed", "src/high.py", "src/high2.py"),
+    ]
+    # the oracle: git's own name-status for the same commits
+    out = subprocess.run(["git", "-C", str(path), "log", "--first-parent", "-M50%", "--name-status",
+                          "--format=", "--diff-filter=R"], capture_output=True, text=True, check=True).stdout
+    git_pairs = sorted(tuple(line.split("\t")[1:]) for line in out.splitlines() if line.startswith("R"))
+    assert git_pairs == sorted((r["old_path"], r["path"]) for r in rows if r["change_type"] == "renamed")
+
+
+def test_rename_from_a_name_without_extension_keeps_its_old_side(repo, tmp_path):
+    path, ids = repo
+    (row,) = [r for r in _mine(path, tmp_path) if r["commit"] == str(ids["ext"])]
+    assert row["kind"] == "notebook"
+    assert row["old_cells"] == row["new_cells"] == [src for _, src in NB_ONE]
+    assert row["cell_ops"] == [] and (row["lines_added"], row["lines_deleted"]) == (0, 0)
+
+
+def test_partial_clone_falls_back_to_libgit2(repo, tmp_path):
+    path, ids = repo
+    copy = tmp_path / "p.git"
+    shutil.copytree(path, copy)
+    r = pygit2.Repository(str(copy))
+    r.config["extensions.partialclone"] = "origin"  # git would fetch absent blobs: not asked
+    assert git_renames(r, str(ids["mix"]), None, 50) is None
+    rows = _mine(copy, tmp_path)
+    assert ("renamed", "src/low.py", "src/low2.py") in _shape(rows, ids["mix"])
+
+
+def test_incremental_range_and_parse(repo):
+    path, ids = repo
+    r = pygit2.Repository(str(path))
+    assert git_renames(r, str(ids["mix"]), str(ids["ext"]), 50) == {
+        str(ids["mix"]): [(b"nb/two.ipynb", b"nb/three.ipynb"), (b"src/high.py", b"src/high2.py")]}
+    raw = b"\x01" + b"a" * 40 + b"\x00\nR100\x00old\xe9\x00new\x00M\x00x\x00" + b"\x01" + b"b" * 40 + b"\x00\n"
+    assert parse_log(raw) == {"a" * 40: [(b"old\xe9", b"new")]}
