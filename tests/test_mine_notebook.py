@@ -55,9 +55,9 @@ def test_classify_reasons():
     assert classify(b"ab\x00cd", "python", 100).reason == "binary"
     assert classify("é = 1\n".encode("latin-1"), "python", 100).reason == "decode_error"
     assert classify("# coding: latin-1\né = 1\n".encode("latin-1"), "python", 100) == \
-        Version("# coding: latin-1\né = 1\n", decode_note="PEP 263 coding iso-8859-1")
+        Version("# coding: latin-1\né = 1\n".encode(), decode_note="PEP 263 coding iso-8859-1")
     assert classify("# coding: latin-1\n{}".encode("latin-1") + b"\xe9", "notebook", 100).reason == "decode_error"
-    assert classify(b"\xef\xbb\xbfx = 1\n", "python", 100).text == "x = 1\n"
+    assert classify(b"\xef\xbb\xbfx = 1\n", "python", 100).data == b"x = 1\n"
 
 
 def test_cell_ops_non_equal_only():
@@ -101,3 +101,20 @@ def test_cells_outlive_the_text_cache(tmp_path, monkeypatch):
     assert calls == [1] and cache.reads == 2 and list(cache.cells) == [(str(good), "notebook")]
     assert cache.get(bad, "notebook").reason == cache.get(bad, "notebook").reason == "invalid_json"
     assert len(calls) == 3 and len(cache.cells) == 1
+
+
+def test_lone_surrogate_escape_in_a_code_cell_is_a_decode_error_not_a_crash():
+    # json.loads accepts "\ud800" (orjson does not); Parquet could not store such a cell
+    text = '{"cells": [{"cell_type": "code", "source": "x = \\"\\ud800\\""}], "nbformat": 4}'
+    got = classify(text.encode(), "notebook", 10_000)
+    assert got.reason == "decode_error" and "code cell 0" in got.detail
+    # in an output it is harmless: the stored text is the raw (valid UTF-8) file
+    text = '{"cells": [{"cell_type": "code", "source": "x", "outputs": [{"text": "\\ud800"}]}], "nbformat": 4}'
+    assert classify(text.encode(), "notebook", 10_000) == Version(text.encode(), ("x",))
+
+
+def test_notebook_text_is_kept_as_utf8_bytes_without_bom():
+    raw = nb(A0).encode()
+    got = classify(b"\xef\xbb\xbf" + raw, "notebook", 10_000_000)
+    assert (got.data, got.decode_note) == (raw, "utf-8 with BOM")
+    assert got.cells == ("import numpy as np\nx = 1", "print(x)")

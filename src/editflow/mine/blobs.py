@@ -39,15 +39,23 @@ _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 @dataclass(frozen=True)
 class Version:
-    """A decoded file version: its text and, for notebooks, its code cells."""
-    text: str
+    """A decoded file version: its text as UTF-8 bytes and, for notebooks, its code cells.
+
+    The text stays bytes (valid UTF-8, BOM dropped, re-encoded from a PEP 263 coding): a
+    notebook with one non-ASCII character would, as a str, take 2-4 bytes per character,
+    plus a UTF-8 copy made when Arrow converts it; orjson reads the bytes as they are."""
+    data: bytes
     cells: tuple[str, ...] | None = None
     converted_from_v3: bool = False
     decode_note: str | None = None
 
     @property
+    def text(self) -> str:
+        return self.data.decode("utf-8")
+
+    @property
     def cost(self) -> int:
-        return len(self.text) + sum(len(c) for c in self.cells or ())
+        return len(self.data) + sum(len(c) for c in self.cells or ())
 
 
 @dataclass(frozen=True)
@@ -83,18 +91,25 @@ def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | No
         return BlobSkip("lfs_pointer", data[:200].decode("ascii", "replace").replace("\n", " ").strip())
     if b"\x00" in data[:BINARY_SNIFF]:
         return BlobSkip("binary", f"NUL byte in the first {BINARY_SNIFF} bytes ({len(data)} bytes)")
+    if kind == "notebook":
+        return _notebook(data, parsed)
     try:
         text, note = decode(data, kind)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         return BlobSkip("decode_error", str(exc)[:200])
-    if kind != "notebook":
-        return Version(text, decode_note=note)
-    if parsed is None:
+    return Version(data if note is None else text.encode("utf-8"), decode_note=note)
+
+
+def _notebook(data: bytes, parsed: ParsedNotebook | None) -> Version | BlobSkip:
+    note = None
+    if data.startswith(codecs.BOM_UTF8):
+        data, note = data[len(codecs.BOM_UTF8):], "utf-8 with BOM"
+    if parsed is None:  # a cached parse of these bytes was valid UTF-8 when first read
         try:
-            parsed = code_cells(text)
+            parsed = code_cells(data)
         except NotebookError as exc:
             return BlobSkip(exc.reason, exc.detail)
-    return Version(text, tuple(parsed.cells), parsed.converted_from_v3, note)
+    return Version(data, tuple(parsed.cells), parsed.converted_from_v3, note)
 
 
 def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 CONTEXT_LINES = 3
 
 
-def diff_stats(old: str | None, new: str | None) -> tuple[int, int, int]:
+def diff_stats(old: str | bytes | None, new: str | bytes | None) -> tuple[int, int, int]:
+    """Both sides str (notebook cell text) or both UTF-8 bytes (.py sources); None = absent."""
     import pygit2
 
-    if (old or "") == (new or ""):
+    empty = b"" if isinstance(old or new, bytes) else ""
+    old, new = old or empty, new or empty
+    if old == new:
         return 0, 0, 0
-    patch = pygit2.Patch.create_from(old or "", new or "", context_lines=CONTEXT_LINES)
+    patch = pygit2.Patch.create_from(old, new, context_lines=CONTEXT_LINES)
     _, added, deleted = patch.line_stats
     return added, deleted, len(patch.hunks)

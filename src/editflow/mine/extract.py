@@ -185,7 +185,7 @@ class Extractor:
             "repo": self.s.repo_name, "commit": commit_id, "parent": parent,
             "commit_time": commit_time, "message": message,
             "path": ch.path, "old_path": ch.old_path, "change_type": ch.change_type, "kind": ch.kind,
-            "old_source": old.text if old else None, "new_source": new.text if new else None,
+            "old_source": old.data if old else None, "new_source": new.data if new else None,
             "old_cells": None, "new_cells": None, "cell_ops": None,
             "license": self.s.license,
         }
@@ -198,6 +198,6 @@ class Extractor:
             a, d, h = diff_stats(render_cells(old_cells) if old else None,
                                  render_cells(new_cells) if new else None)
         else:
-            a, d, h = diff_stats(old.text if old else None, new.text if new else None)
+            a, d, h = diff_stats(old.data if old else None, new.data if new else None)
         row.update(lines_added=a, lines_deleted=d, hunks=h)
         return row, notes

@@ -41,26 +41,34 @@ def _source(value: object, where: str) -> str:
     raise NotebookError("invalid_notebook", f"{where}: source is neither a string nor a list of strings")
 
 
-def _loads(text: str):
+def _loads(data: bytes | str):
+    """The parsed JSON and whether json.loads (not orjson) produced it."""
     try:
-        return orjson.loads(text)
+        return orjson.loads(data), False  # also checks that bytes are UTF-8
     except orjson.JSONDecodeError:
-        return json.loads(text)
-
-
-def code_cells(text: str) -> ParsedNotebook:
-    """The code-cell sources of a notebook's text, in order; raises NotebookError."""
+        pass
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as exc:
+        raise NotebookError("decode_error", str(exc)[:200]) from None
     if not text.strip():
         raise NotebookError("invalid_json", "empty file")
     try:
-        nb = _loads(text)
+        return json.loads(text), True
     except (json.JSONDecodeError, RecursionError) as exc:
         raise NotebookError("invalid_json", str(exc)[:200]) from None
+
+
+def code_cells(data: bytes | str) -> ParsedNotebook:
+    """The code-cell sources of a notebook (UTF-8 bytes or text), in order; raises
+    NotebookError. Bytes go to orjson as they are: no decoded copy of a multi-megabyte
+    text is made unless orjson refuses it."""
+    nb, lenient = _loads(data)
     if not isinstance(nb, dict):
         raise NotebookError("invalid_json", f"top level is a JSON {type(nb).__name__}, not an object")
     major = nb.get("nbformat")
     if major == 3 or ("cells" not in nb and "worksheets" in nb):
-        return _v3_cells(nb)
+        return _v3_cells(nb, lenient)
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise NotebookError("no_cells", "no 'cells' list" if cells is None else "'cells' is not a list")
@@ -68,10 +76,22 @@ def code_cells(text: str) -> ParsedNotebook:
     for i, cell in enumerate(cells):
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             out.append(_source(cell.get("source", ""), f"cell {i}"))
+    if lenient:
+        _check_encodable(out)
     return ParsedNotebook(out)
 
 
-def _v3_cells(nb: dict) -> ParsedNotebook:
+def _check_encodable(cells: list[str]) -> None:
+    """json.loads turns a lone surrogate escape ("\\ud800") into a str that UTF-8 (and so
+    Parquet) cannot hold; orjson refuses such input, so only its fallback needs the check."""
+    for i, cell in enumerate(cells):
+        try:
+            cell.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise NotebookError("decode_error", f"code cell {i}: {exc}"[:200]) from None
+
+
+def _v3_cells(nb: dict, lenient: bool) -> ParsedNotebook:
     worksheets = nb.get("worksheets")
     if not isinstance(worksheets, list):
         raise NotebookError("no_cells", "nbformat 3 without a 'worksheets' list")
@@ -83,4 +103,6 @@ def _v3_cells(nb: dict) -> ParsedNotebook:
         for i, cell in enumerate(cells):
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 out.append(_source(cell.get("input", ""), f"worksheet {w} cell {i}"))
+    if lenient:
+        _check_encodable(out)
     return ParsedNotebook(out, converted_from_v3=True)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from editflow.records import EDIT_SCHEMA, SKIP_SCHEMA
 
 META_KEY = b"editflow.mine"
+SOURCE_COLUMNS = ("old_source", "new_source")
 ROW_GROUP_BYTES = 8 << 20
 ROW_GROUP_ROWS = 20_000
 # Dictionary pages and min/max statistics pay off for the short columns only; on
@@ -41,6 +42,21 @@ def row_cost(row: dict) -> int:
         if row.get(key):
             cost += sum(len(c) for c in row[key])
     return cost
+
+
+def rows_to_table(rows: list[dict]) -> pa.Table:
+    """EDIT_SCHEMA table of edit rows. Sources arrive as UTF-8 bytes (already validated by
+    the decoder or by orjson) and are viewed as strings without a second check or copy; str
+    sources (rows carried over from a previous output) are encoded."""
+    arrays = []
+    for field in EDIT_SCHEMA:
+        values = [r[field.name] for r in rows]
+        if field.name in SOURCE_COLUMNS:
+            values = [v.encode("utf-8") if isinstance(v, str) else v for v in values]
+            arrays.append(pa.array(values, pa.binary()).view(pa.string()))
+        else:
+            arrays.append(pa.array(values, field.type))
+    return pa.Table.from_arrays(arrays, schema=EDIT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -122,7 +138,7 @@ class EditWriter:
 
     def flush(self) -> None:
         if self.buffer:
-            self._write(pa.Table.from_pylist(self.buffer, schema=EDIT_SCHEMA))
+            self._write(rows_to_table(self.buffer))
         self.buffer, self.cost = [], 0
 
     def _write(self, table: pa.Table) -> None:
