@@ -111,6 +111,8 @@ class EditWriter:
             if self.error is None:
                 try:
                     self.writer.write_table(table, row_group_size=max(1, table.num_rows))
+                    del table
+                    pa.default_memory_pool().release_unused()
                 except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                     self.error = exc
 
