@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import queue
+import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,18 +46,50 @@ def row_cost(row: dict) -> int:
 
 
 def rows_to_table(rows: list[dict]) -> pa.Table:
-    """EDIT_SCHEMA table of edit rows. Sources arrive as UTF-8 bytes (already validated by
-    the decoder or by orjson) and are viewed as strings without a second check or copy; str
-    sources (rows carried over from a previous output) are encoded."""
-    arrays = []
+    """EDIT_SCHEMA table of edit rows, laid out as `normalize` would."""
+    columns = []
     for field in EDIT_SCHEMA:
         values = [r[field.name] for r in rows]
         if field.name in SOURCE_COLUMNS:
-            values = [v.encode("utf-8") if isinstance(v, str) else v for v in values]
-            arrays.append(pa.array(values, pa.binary()).view(pa.string()))
+            columns.append(pa.chunked_array([_one_source(v) for v in values] or [_NULL_SOURCE[:0]], pa.string()))
         else:
-            arrays.append(pa.array(values, field.type))
-    return pa.Table.from_arrays(arrays, schema=EDIT_SCHEMA)
+            columns.append(pa.chunked_array([pa.array(values, field.type)]))
+    return pa.Table.from_arrays(columns, schema=EDIT_SCHEMA)
+
+
+_NULL_SOURCE = pa.array([None], pa.string())
+
+
+def _one_source(value: bytes | str | None) -> pa.Array:
+    """A one-value string array over the row's own bytes: no copy of a multi-megabyte
+    text into Arrow memory (the Parquet writer reads it where it is). Sources arrive as
+    UTF-8 bytes already validated by the decoder or orjson; str (rows carried over from
+    a previous output) is encoded."""
+    if value is None:
+        return _NULL_SOURCE
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    offsets = pa.py_buffer(struct.pack("<ii", 0, len(value)))
+    return pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(value)])
+
+
+def normalize(table: pa.Table) -> pa.Table:
+    """One chunk per value in the source columns, one chunk in every other column.
+
+    The Parquet writer may close a page at a chunk boundary, so the layout has to be a
+    function of the values alone for a full and an incremental mine to write the same
+    bytes; one chunk per source value also lets the writer read each text in place."""
+    columns = []
+    for name in table.column_names:
+        col = table.column(name)
+        if name in SOURCE_COLUMNS:
+            if col.num_chunks != len(col) or any(len(c) != 1 for c in col.chunks):
+                flat = col.combine_chunks()
+                col = pa.chunked_array([flat.slice(i, 1) for i in range(len(flat))] or [flat], col.type)
+        elif col.num_chunks != 1:
+            col = pa.chunked_array([col.combine_chunks()], col.type)
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 @dataclass(frozen=True)
@@ -146,8 +179,7 @@ class EditWriter:
     def _write(self, table: pa.Table) -> None:
         if self.error is not None:
             raise self.error
-        # one contiguous chunk per column: page layout then depends on the values only
-        self.queue.put(table.combine_chunks())
+        self.queue.put(normalize(table))
         self.rows_written += table.num_rows
 
     def abort(self) -> None:
