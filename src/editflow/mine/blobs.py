@@ -28,6 +28,7 @@ import shutil
 import tokenize
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from editflow.mine.catfile import CatFile, Prefetcher
 from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
@@ -57,9 +58,9 @@ class Version:
     def text(self) -> str:
         return self.data.decode("utf-8")
 
-    @property
-    def cost(self) -> int:
-        return len(self.data) + sum(len(c) for c in self.cells or ())
+    @cached_property
+    def cost(self) -> int:  # asked on every cache insert and eviction
+        return len(self.data) + sum(map(len, self.cells or ()))
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:
 
 
 def _cells_cost(parsed: ParsedNotebook) -> int:
-    return 128 + sum(len(c) + 64 for c in parsed.cells)
+    return 128 + 64 * len(parsed.cells) + sum(map(len, parsed.cells))
 
 
 class BlobCache:
@@ -182,6 +183,13 @@ class BlobCache:
         if self.reader is not None:
             self.reader.forget_through(tag)
 
+    def _git_reads(self, oid: str, kind: str) -> bool:
+        """Whether git reads this blob: planned (checked then), or of a size git should read."""
+        if self.reader.has(oid):
+            return True
+        size = self._git_size(oid, kind)
+        return size is not None and size <= self.max_file_bytes
+
     def _git_size(self, oid, kind: str) -> int | None:
         """The size of a blob that git should read, or None (pygit2 reads it: small .py blobs,
         whose delta bases libgit2 caches, and anything absent, so that a partial clone
@@ -221,8 +229,7 @@ class BlobCache:
     def _load(self, oid, kind: str, parsed: ParsedNotebook | None = None) -> Version | BlobSkip:
         import pygit2
 
-        size = self._git_size(oid, kind) if self.reader is not None else None
-        if size is not None and size <= self.max_file_bytes:  # else pygit2 names the problem
+        if self.reader is not None and self._git_reads(str(oid), kind):  # else pygit2 names the problem
             data = self.reader.take(str(oid))
             if isinstance(data, int):
                 return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")

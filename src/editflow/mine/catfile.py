@@ -183,6 +183,10 @@ class Prefetcher:
             self.ahead_bytes += size
             self._submit(oid, slot)
 
+    def has(self, oid: str) -> bool:
+        """Whether `oid` was requested and not yet taken or forgotten."""
+        return oid in self.slots
+
     def take(self, oid: str):
         """The read of `oid` (requested before or not): bytes, an int (over size), or None."""
         slot = self.slots.pop(oid, None)

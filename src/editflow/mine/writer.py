@@ -41,7 +41,7 @@ def row_cost(row: dict) -> int:
             cost += len(row[key])
     for key in ("old_cells", "new_cells"):
         if row.get(key):
-            cost += sum(len(c) for c in row[key])
+            cost += sum(map(len, row[key]))
     return cost
 
 
