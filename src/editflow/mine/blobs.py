@@ -140,7 +140,7 @@ class BlobCache:
     MBs): when a commit touches more notebooks than the text budget holds, their next
     version's old side is read again (git inflates it quickly) but not parsed again."""
 
-    def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 24 << 20,
+    def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 64 << 20,
                  reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES,
                  cells_budget_bytes: int = 8 << 20) -> None:
         self.repo = repo
