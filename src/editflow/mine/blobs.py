@@ -54,10 +54,6 @@ class Version:
     converted_from_v3: bool = False
     decode_note: str | None = None
 
-    @property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
-
     @cached_property
     def cost(self) -> int:  # asked on every cache insert and eviction
         return len(self.data) + sum(map(len, self.cells or ()))
