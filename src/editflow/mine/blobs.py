@@ -224,6 +224,7 @@ class BlobCache:
 
     def _load(self, oid, kind: str, parsed: ParsedNotebook | None = None) -> Version | BlobSkip:
         import pygit2
+        from pygit2.enums import ObjectType
 
         if self.reader is not None and self._git_reads(str(oid), kind):  # else pygit2 names the problem
             data = self.reader.take(str(oid))
@@ -232,18 +233,14 @@ class BlobCache:
             if data is not None:
                 return classify(data, kind, self.max_file_bytes, parsed)
         try:
-            _, size = self.repo.odb.read_header(oid)
+            otype, size = self.repo.odb.read_header(oid)
+            if otype != ObjectType.BLOB:
+                return BlobSkip("corrupt_object", f"{oid} is a {ObjectType(otype).name.lower()}, not a blob")
             if size > self.max_file_bytes:  # never inflate a huge blob just to reject it
                 return BlobSkip("too_large", f"{size} bytes > max_file_bytes {self.max_file_bytes}")
-            obj = self.repo[oid]
-        except KeyError:
+            data = self.repo.odb.read(oid)[1]  # half the cost of repo[oid].data (no object)
+        except KeyError:  # pygit2's NotFoundError is one
             return BlobSkip("missing_object", f"blob {oid} is not in the object store")
         except (pygit2.GitError, ValueError, OSError, MemoryError) as exc:
-            return BlobSkip("corrupt_object", f"blob {oid}: {exc}"[:300])
-        if not isinstance(obj, pygit2.Blob):
-            return BlobSkip("corrupt_object", f"{oid} is a {type(obj).__name__}, not a blob")
-        try:
-            data = obj.data
-        except (pygit2.GitError, OSError) as exc:
             return BlobSkip("corrupt_object", f"blob {oid}: {exc}"[:300])
         return classify(data, kind, self.max_file_bytes, parsed)
