@@ -84,7 +84,7 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
     `problems` lists (path, reason, detail) for entries that are not regular files.
     """
     import pygit2
-    from pygit2.enums import DeltaStatus, DiffFind
+    from pygit2.enums import DiffFind
 
     if parent_tree is None:
         diff = tree.diff_to_tree(swap=True)
