@@ -247,6 +247,18 @@ def seed_style(repo: str, kind: str, out_dir: Path) -> dict:
     return {"records": len(found), "errors": errors, "found": found}
 
 
+def pydriller_repo(repo: str, work: Path) -> str:
+    """A path PyDriller can read: it runs `git rev-list` in the working tree, which a bare
+    repository (or a git directory copied without its work tree) has not, so those get a
+    `--shared --no-checkout` clone (objects borrowed, nothing copied; made before timing)."""
+    if (Path(repo) / ".git").exists():
+        return repo
+    clone = work / "pydriller-clone"
+    if not clone.exists():
+        subprocess.run(["git", "clone", "-q", "--shared", "--no-checkout", repo, str(clone)], check=True)
+    return str(clone)
+
+
 def pydriller_style(repo: str, kind: str) -> dict:
     import warnings
 
@@ -403,7 +415,7 @@ def bench_repo(repo: str, args) -> dict:
                 runs["editflow"].append(_timed(editflow_style, repo, kind, args.workers, work))
                 runs["seed"].append(_timed(seed_style, repo, kind, work))
                 if not args.skip_pydriller:
-                    runs["pydriller"].append(_timed(pydriller_style, repo, kind))
+                    runs["pydriller"].append(_timed(pydriller_style, pydriller_repo(repo, work), kind))
             for name, rs in runs.items():
                 if rs:
                     row[name] = _median_run(rs)
