@@ -16,7 +16,7 @@ from pygit2.enums import DiffFind
 
 from editflow.mine.extract import MineSettings
 from editflow.mine.miner import mine
-from editflow.mine.renames import git_renames, parse_log
+from editflow.mine.renames import parse_block, rename_feed
 from test_mine_corpus import RepoBuilder, nb
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
@@ -106,7 +106,7 @@ def test_partial_clone_falls_back_to_libgit2(repo, tmp_path):
     shutil.copytree(path, copy)
     r = pygit2.Repository(str(copy))
     r.config["extensions.partialclone"] = "origin"  # git would fetch absent blobs: not asked
-    assert git_renames(r, str(ids["mix"]), None, 50) is None
+    assert rename_feed(r, [str(ids["mix"])], None, 50) is None
     rows = _mine(copy, tmp_path)
     assert ("renamed", "src/low.py", "src/low2.py") in _shape(rows, ids["mix"])
 
@@ -114,7 +114,10 @@ def test_partial_clone_falls_back_to_libgit2(repo, tmp_path):
 def test_incremental_range_and_parse(repo):
     path, ids = repo
     r = pygit2.Repository(str(path))
-    assert git_renames(r, str(ids["mix"]), str(ids["ext"]), 50) == {
-        str(ids["mix"]): [(b"nb/two.ipynb", b"nb/three.ipynb"), (b"src/high.py", b"src/high2.py")]}
-    raw = b"\x01" + b"a" * 40 + b"\x00\nR100\x00old\xe9\x00new\x00M\x00x\x00" + b"\x01" + b"b" * 40 + b"\x00\n"
-    assert parse_log(raw) == {"a" * 40: [(b"old\xe9", b"new")]}
+    feed = rename_feed(r, [str(ids["mix"])], str(ids["ext"]), 50)
+    try:
+        assert feed.pairs(str(ids["mix"])) == [(b"nb/two.ipynb", b"nb/three.ipynb"), (b"src/high.py", b"src/high2.py")]
+    finally:
+        feed.close()
+    block = b"a" * 40 + b"\x00\nR100\x00old\xe9\x00new\x00M\x00x\x00"
+    assert parse_block(block) == ("a" * 40, [(b"old\xe9", b"new")])

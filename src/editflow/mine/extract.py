@@ -15,7 +15,8 @@ from editflow.cells import render_cells
 from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_reader
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, relevant_changes
-from editflow.mine.renames import Renames
+from editflow.mine.pydiff import PairStats, PyDiffFeed
+from editflow.mine.renames import RenamePairs
 from editflow.records import edit_id
 
 
@@ -57,7 +58,7 @@ def cell_ops(old: list[str], new: list[str]) -> list[dict]:
 
 class Extractor:
     def __init__(self, repo, settings: MineSettings, reader: str = "auto",
-                 renames: Renames | None = None) -> None:
+                 renames: RenamePairs | None = None) -> None:
         self.repo = repo
         self.s = settings
         self.renames = renames  # git's rename pairs per commit; None: libgit2 detects them
@@ -81,8 +82,12 @@ class Extractor:
         if prepared is not None:
             yield from self.rows(prepared, skips)
 
-    def stream_many(self, commits: list[str]) -> Iterator[tuple[Iterator[dict], list[dict]]]:
+    def stream_many(self, commits: list[str], git_diffs: bool = False) -> Iterator[tuple[Iterator[dict], list[dict]]]:
         """Per commit, in order: (edit row iterator, skip list filled by the iterator).
+
+        `git_diffs`: a `git log -p` process computes the `.py` line diffs of the whole
+        slice on the other core (pydiff.py); for a long slice of a repository git may read
+        (not a partial clone: the caller decides, as for renames).
 
         Read-ahead: the next LOOKAHEAD_COMMITS commits are diffed, and their blobs are
         requested from git in the order they will be read while at most LOOKAHEAD_BYTES
@@ -93,6 +98,7 @@ class Extractor:
         wanted: deque[tuple[int, str, str]] = deque()  # (commit index, blob id, kind), not yet requested
         todo = iter(enumerate(commits))
         reader = self.cache.reader
+        feed = self._diff_feed(commits) if git_diffs else None
 
         def pump() -> None:
             while wanted and (reader is None or reader.ahead_bytes < LOOKAHEAD_BYTES):
@@ -113,14 +119,27 @@ class Extractor:
                 window.append((i, prepared, skips))
             pump()
 
-        fill()
-        while window:
-            i, prepared, skips = window.popleft()
-            yield (self.rows(prepared, skips, pump) if prepared is not None else iter(())), skips
-            while wanted and wanted[0][0] <= i:  # a side skipped early: its twin is not read
-                wanted.popleft()
-            self.cache.forget_through(i)
+        try:
             fill()
+            while window:
+                i, prepared, skips = window.popleft()
+                yield (self.rows(prepared, skips, pump, feed) if prepared is not None else iter(())), skips
+                while wanted and wanted[0][0] <= i:  # a side skipped early: its twin is not read
+                    wanted.popleft()
+                self.cache.forget_through(i)
+                fill()
+        finally:
+            if feed is not None:
+                feed.close()
+
+    def _diff_feed(self, commits: list[str]) -> PyDiffFeed | None:
+        if not (commits and self.s.include_python):
+            return None
+        try:
+            parents = self.repo[commits[0]].parent_ids
+        except (KeyError, ValueError):
+            return None
+        return PyDiffFeed.start(str(self.repo.path), commits, str(parents[0]) if parents else None)
 
     def prepare(self, commit_id: str, skips: list[dict]) -> Prepared | None:
         """The commit's relevant changes, or None with a skip row (merge, unreadable)."""
@@ -137,8 +156,8 @@ class Extractor:
             parent_tree = self.repo[parents[0]].tree if parents else None
             changes, problems = relevant_changes(
                 self.repo, parent_tree, tree, self.s.include_python, self.s.rename_similarity,
-                self.s.include_notebooks, git_pairs=(self.renames or {}).get(commit_id),
-                use_git=self.renames is not None)
+                self.s.include_notebooks,
+                git_pairs=(lambda: self.renames(commit_id)) if self.renames is not None else None)
             message = commit.raw_message.decode("utf-8", "replace")
             commit_time = int(commit.commit_time)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
@@ -148,13 +167,15 @@ class Extractor:
         return Prepared(commit_id, str(parents[0]) if parents else None, commit_time, message,
                         changes, problems)
 
-    def rows(self, p: Prepared, skips: list[dict], after_each=None) -> Iterator[dict]:
+    def rows(self, p: Prepared, skips: list[dict], after_each=None, feed: PyDiffFeed | None = None) -> Iterator[dict]:
         """Yield the commit's edit rows; `skips` gets its sorted skip rows at the end.
         `after_each()` runs after each file (stream_many tops up its read-ahead there)."""
         name = self.s.repo_name
         found = [skip_row(name, p.commit_id, path, r, d) for path, r, d in p.problems]
+        git_stats = feed.take(p.commit_id) if feed is not None and any(
+            ch.kind == "python" for ch in p.changes) else {}
         for ch in p.changes:
-            row, notes = self._edit(ch, p.commit_id, p.parent, p.commit_time, p.message)
+            row, notes = self._edit(ch, p.commit_id, p.parent, p.commit_time, p.message, git_stats)
             if after_each is not None:
                 after_each()
             found.extend(skip_row(name, p.commit_id, ch.path, r, d) for r, d in notes)
@@ -163,7 +184,8 @@ class Extractor:
         found.sort(key=lambda r: (r["path"] or "", r["reason"]))
         skips.extend(found)
 
-    def _edit(self, ch: Change, commit_id: str, parent: str | None, commit_time: int, message: str):
+    def _edit(self, ch: Change, commit_id: str, parent: str | None, commit_time: int, message: str,
+              git_stats: PairStats | None = None):
         notes: list[tuple[str, str]] = []
         if ch.odd_path:
             notes.append(("path_not_utf8", "non-UTF-8 bytes in the path are written as \\x escapes"))
@@ -198,6 +220,9 @@ class Extractor:
             a, d, h = diff_stats(render_cells(old_cells) if old else None,
                                  render_cells(new_cells) if new else None)
         else:
-            a, d, h = diff_stats(old.data if old else None, new.data if new else None)
+            # git diffed the raw blobs: its numbers hold where the source is those bytes
+            raw = all(v is None or v.decode_note is None for v in sides)
+            got = git_stats.get((ch.old_id, ch.new_id)) if git_stats and raw else None
+            a, d, h = got or diff_stats(old.data if old else None, new.data if new else None)
         row.update(lines_added=a, lines_deleted=d, hunks=h)
         return row, notes

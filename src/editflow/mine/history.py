@@ -8,6 +8,7 @@ rename detection run, on commits where a notebook or .py file was added or delet
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 REGULAR_MODES = (0o100644, 0o100755)
 
@@ -75,12 +76,13 @@ class Change:
 
 def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_similarity: int,
                      include_notebooks: bool = True,
-                     git_pairs: list[tuple[bytes, bytes]] | None = None, use_git: bool = False):
+                     git_pairs: Callable[[], list[tuple[bytes, bytes]] | None] | None = None):
     """(changes, problems): the notebook/.py changes between two trees, sorted by path.
 
-    Renames: with `use_git`, `git_pairs` are git's own (old, new) rename pairs of this
-    commit (renames.py) and are applied to libgit2's plain tree diff; otherwise libgit2's
-    rename detection runs, only on commits that add or delete a relevant file.
+    Renames: only a commit that both adds and deletes files can hold one; for such a commit
+    `git_pairs()` gives git's own (old, new) rename pairs (renames.py), joined onto
+    libgit2's plain tree diff. Where it gives None (or is None), libgit2's rename detection
+    runs, if a notebook or .py file was added or deleted.
     `problems` lists (path, reason, detail) for entries that are not regular files.
     """
     import pygit2
@@ -91,20 +93,19 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
     else:
         diff = parent_tree.diff_to_tree(tree)
     deltas = [_delta(d) for d in diff.deltas]
-    if use_git:
-        deltas = _pair_renames(deltas, git_pairs or [])
-    else:
-        added_or_deleted = any(d.status in ("added", "deleted")
-                               and kind_of(_side_path(d.new if d.status == "added" else d.old),
-                                           include_python, include_notebooks)
-                               for d in deltas)
-        if added_or_deleted and parent_tree is not None:
-            try:
-                diff.find_similar(flags=DiffFind.FIND_RENAMES, rename_threshold=rename_similarity)
-            except (pygit2.GitError, KeyError):  # e.g. a candidate blob missing from a partial clone
-                diff = parent_tree.diff_to_tree(tree)
-                diff.find_similar(flags=DiffFind.FIND_RENAMES | DiffFind.FIND_EXACT_MATCH_ONLY)
-            deltas = [_delta(d) for d in diff.deltas]
+    statuses = {d.status for d in deltas}
+    pairs = git_pairs() if git_pairs is not None and {"added", "deleted"} <= statuses else None
+    if pairs is not None:
+        deltas = _pair_renames(deltas, pairs)
+    elif {"added", "deleted"} <= statuses and parent_tree is not None and any(
+            kind_of(_side_path(d.new if d.status == "added" else d.old), include_python, include_notebooks)
+            for d in deltas if d.status in ("added", "deleted")):
+        try:
+            diff.find_similar(flags=DiffFind.FIND_RENAMES, rename_threshold=rename_similarity)
+        except (pygit2.GitError, KeyError):  # e.g. a candidate blob missing from a partial clone
+            diff = parent_tree.diff_to_tree(tree)
+            diff.find_similar(flags=DiffFind.FIND_RENAMES | DiffFind.FIND_EXACT_MATCH_ONLY)
+        deltas = [_delta(d) for d in diff.deltas]
     changes: list[Change] = []
     problems: list[tuple[str, str, str]] = []
     for d in deltas:

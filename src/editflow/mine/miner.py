@@ -22,7 +22,7 @@ from editflow.atomic import atomic_path
 from editflow.mine import worker
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
-from editflow.mine.renames import Renames, git_renames
+from editflow.mine.renames import RenameFeed, rename_feed
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
@@ -75,25 +75,27 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
              chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto",
-             renames: Renames | None = None):
+             renames: RenameFeed | None = None):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
+    git (renames, `.py` diffs) is used where `renames` says git may read the repository.
     """
     if workers <= 1 or len(commits) < min_parallel:
-        extractor = worker.init(repo_path, settings, reader, renames)
+        extractor = worker.init(repo_path, settings, reader, renames.pairs if renames else None)
         try:
-            yield from worker.stream_commits(commits)  # row by row: flat memory
+            yield from worker.stream_commits(commits, git_diffs=renames is not None)  # row by row
         finally:
             extractor.close()
         return
     size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
     ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
-                             initargs=(repo_path, settings, reader, renames)) as pool:
+                             initargs=(repo_path, settings, reader)) as pool:
         pending = []
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
-            pending.append(pool.submit(worker.mine_chunk, part))
+            pairs = {c: renames.pairs(c) for c in part} if renames is not None else None
+            pending.append(pool.submit(worker.mine_chunk, part, pairs))
             if len(pending) > workers:
                 yield from pending.pop(0).result()
         for fut in pending:
@@ -165,10 +167,14 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    renames = git_renames(repo, head, prev.head if start else None, settings.rename_similarity)
-    results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, renames)
-    n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
-                             len(new), progress)
+    renames = rename_feed(repo, new, prev.head if start else None, settings.rename_similarity)
+    try:
+        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, renames)
+        n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
+                                 len(new), progress)
+    finally:
+        if renames is not None:
+            renames.close()
     counts: dict[str, int] = {}
     for s in skips:
         counts[s["reason"]] = counts.get(s["reason"], 0) + 1

@@ -8,12 +8,12 @@ from __future__ import annotations
 import atexit
 
 from editflow.mine.extract import Extractor, MineSettings
-from editflow.mine.renames import Renames
+from editflow.mine.renames import RenamePairs
 
 _EXTRACTOR: Extractor | None = None
 
 
-def init(repo_path: str, settings: MineSettings, reader: str, renames: Renames | None = None) -> Extractor:
+def init(repo_path: str, settings: MineSettings, reader: str, renames: RenamePairs | None = None) -> Extractor:
     global _EXTRACTOR
     import pygit2
 
@@ -24,13 +24,15 @@ def init(repo_path: str, settings: MineSettings, reader: str, renames: Renames |
     return _EXTRACTOR
 
 
-def mine_chunk(commits: list[str]) -> list[tuple[list[dict], list[dict]]]:
-    """(edit rows, skip rows) of each commit of a contiguous slice of history."""
+def mine_chunk(commits: list[str], renames: dict[str, list | None] | None) -> list[tuple[list[dict], list[dict]]]:
+    """(edit rows, skip rows) of each commit of a contiguous slice of history; `renames`:
+    git's pairs of these commits, read by the parent process (None: libgit2 decides)."""
     assert _EXTRACTOR is not None, "worker.init was not called"
+    _EXTRACTOR.renames = renames.get if renames is not None else None
     return [(list(rows), skips) for rows, skips in _EXTRACTOR.stream_many(commits)]
 
 
-def stream_commits(commits: list[str]):
+def stream_commits(commits: list[str], git_diffs: bool):
     """In-process variant: per commit, (edit row iterator, skip list filled by the iterator)."""
     assert _EXTRACTOR is not None, "worker.init was not called"
-    yield from _EXTRACTOR.stream_many(commits)
+    yield from _EXTRACTOR.stream_many(commits, git_diffs)
