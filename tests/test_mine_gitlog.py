@@ -20,9 +20,9 @@ from editflow.mine.extract import MineSettings
 from editflow.mine.gitlog import Answer, GitLogStream
 from editflow.mine.miner import mine
 from editflow.mine.pydiff import PyDiffFeed, parse_commit
-from editflow.mine.renames import rename_feed
+from editflow.mine.changes import change_feed
 from test_mine_corpus import RepoBuilder
-from test_mine_renames import HIGH_NEW, HIGH_OLD, LOW_NEW, LOW_OLD
+from test_mine_changes import HIGH_NEW, HIGH_OLD, LOW_NEW, LOW_OLD
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -129,8 +129,8 @@ def test_stream_that_fails_answers_unknown(pyrepo):
 
 
 def test_renames_from_git_until_it_stops_then_libgit2(tmp_path):
-    """git's pairs hold for every commit git finished; from where it stopped (a blob it
-    needs is absent) libgit2 decides, commit by commit, and the mine goes on."""
+    """git's changes hold for every commit git finished; from where it stopped (a blob it
+    needs is absent) libgit2 diffs, commit by commit, and the mine goes on."""
     path = tmp_path / "r.git"
     b = RepoBuilder(path)
     ids = [b.commit("Start\n", {"a/low.py": LOW_OLD, "a/high.py": HIGH_OLD, "b/low.py": LOW_OLD,
@@ -144,12 +144,14 @@ def test_renames_from_git_until_it_stops_then_libgit2(tmp_path):
     gone = str(repo[ids[3]].tree["data2.txt"].id)
     (path / "objects" / gone[:2] / gone[2:]).unlink()  # git cannot score the data rename
 
-    feed = rename_feed(repo, ids, None, 50)
+    feed = change_feed(repo, ids, None, 50, (b".py",))
     try:
-        assert feed.pairs(ids[1]) == []
-        # the last block git printed before it died may be cut short: not trusted
-        assert feed.pairs(ids[2]) is None
-        assert feed.pairs(ids[4]) is None
+        assert {d.status for d in feed.deltas(ids[1])} == {"added", "deleted"}
+        # git died on the data rename; the commit it printed last may be cut short: that
+        # one, the one it died on and the ones after them are libgit2's
+        assert feed.deltas(ids[2]) is None
+        assert feed.deltas(ids[3]) is None
+        assert feed.deltas(ids[4]) is None
     finally:
         feed.close()
     mine(str(path), tmp_path / "e.parquet", tmp_path / "s.parquet", MineSettings(repo_name="t/r", license=None))

@@ -30,7 +30,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
-from editflow.mine.catfile import CatFile, Prefetcher
+from editflow.mine.catfile import CatFile, Pipeline, Prefetcher
 from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
@@ -125,6 +125,13 @@ def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:
     return Prefetcher(CatFile(repo.path), max_file_bytes)
 
 
+def make_pipeline(repo, reader: str, max_file_bytes: int) -> Pipeline | None:
+    """For `reader: auto`, a thread-less cat-file for the small .py blobs (catfile.Pipeline)."""
+    if reader != "auto" or shutil.which("git") is None:
+        return None
+    return Pipeline(CatFile(repo.path), max_file_bytes)
+
+
 def _cells_cost(parsed: ParsedNotebook) -> int:
     return 128 + 64 * len(parsed.cells) + sum(map(len, parsed.cells))
 
@@ -138,9 +145,10 @@ class BlobCache:
 
     def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 64 << 20,
                  reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES,
-                 cells_budget_bytes: int = 8 << 20) -> None:
+                 cells_budget_bytes: int = 8 << 20, pipeline: Pipeline | None = None) -> None:
         self.repo = repo
         self.reader = reader
+        self.pipeline = pipeline
         self.reader_min_bytes = reader_min_bytes
         self.max_file_bytes = max_file_bytes
         self.budget = budget_bytes
@@ -160,8 +168,9 @@ class BlobCache:
             self.cells_held -= _cells_cost(old)
 
     def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
+        for reader in (self.reader, self.pipeline):
+            if reader is not None:
+                reader.close()
 
     def plan(self, oid, kind: str, tag) -> None:
         """Let git start reading a blob that a later `get` will need (read-ahead).
@@ -170,14 +179,24 @@ class BlobCache:
         (evicted meanwhile, or never asked for) costs a read, never a different result."""
         if self.reader is None or (str(oid), kind) in self.entries:
             return
-        size = self._git_size(oid, kind)
-        if size is not None and size <= self.max_file_bytes:
+        size = self._blob_size(oid)
+        if size is None or size > self.max_file_bytes:
+            return
+        if kind == "notebook" or size >= self.reader_min_bytes:
             self.reader.request(str(oid), size, tag)
+        elif self.pipeline is not None:
+            self.pipeline.request(str(oid), size, tag)
+
+    def send_plans(self) -> None:
+        """Send the planned small-blob reads to git in one go (after a round of `plan`)."""
+        if self.pipeline is not None:
+            self.pipeline.flush()
 
     def forget_through(self, tag) -> None:
         """Drop read-ahead that was planned for commits up to `tag` and not used."""
-        if self.reader is not None:
-            self.reader.forget_through(tag)
+        for reader in (self.reader, self.pipeline):
+            if reader is not None:
+                reader.forget_through(tag)
 
     def _git_reads(self, oid: str, kind: str) -> bool:
         """Whether git reads this blob: planned (checked then), or of a size git should read."""
@@ -187,18 +206,22 @@ class BlobCache:
         return size is not None and size <= self.max_file_bytes
 
     def _git_size(self, oid, kind: str) -> int | None:
-        """The size of a blob that git should read, or None (pygit2 reads it: small .py blobs,
-        whose delta bases libgit2 caches, and anything absent, so that a partial clone
-        never triggers git's lazy fetch and errors are named by pygit2)."""
+        """The size of a blob that the read-ahead thread should read, or None (small .py
+        blobs go through the pipeline, if planned, else pygit2)."""
+        size = self._blob_size(oid)
+        return size if size is not None and (kind == "notebook" or size >= self.reader_min_bytes) else None
+
+    def _blob_size(self, oid) -> int | None:
+        """The size of a blob present here, or None: anything absent is read by pygit2, so
+        that a partial clone never triggers git's lazy fetch and errors are named by pygit2."""
         import pygit2
 
         try:
             if not self.repo.odb.exists(oid):
                 return None
-            size = self.repo.odb.read_header(oid)[1]
+            return self.repo.odb.read_header(oid)[1]
         except (pygit2.GitError, ValueError, KeyError, OSError):
             return None
-        return size if kind == "notebook" or size >= self.reader_min_bytes else None
 
     def get(self, oid, kind: str) -> Version | BlobSkip:
         key = (str(oid), kind)
@@ -226,12 +249,15 @@ class BlobCache:
         import pygit2
         from pygit2.enums import ObjectType
 
-        if self.reader is not None and self._git_reads(str(oid), kind):  # else pygit2 names the problem
+        data = None
+        if self.pipeline is not None and self.pipeline.has(str(oid)):
+            data = self.pipeline.take(str(oid))
+        elif self.reader is not None and self._git_reads(str(oid), kind):  # else pygit2 names the problem
             data = self.reader.take(str(oid))
-            if isinstance(data, int):
-                return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
-            if data is not None:
-                return classify(data, kind, self.max_file_bytes, parsed)
+        if isinstance(data, int):
+            return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
+        if data is not None:
+            return classify(data, kind, self.max_file_bytes, parsed)
         try:
             otype, size = self.repo.odb.read_header(oid)
             if otype != ObjectType.BLOB:

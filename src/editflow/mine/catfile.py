@@ -28,6 +28,7 @@ import threading
 from collections import deque
 
 RECV_CHUNK = 64 << 10
+PIPELINE_CHUNK = 1 << 20
 SOCKET_BUFFER = 4 << 20  # git runs up to this far ahead of the reader
 
 
@@ -40,8 +41,9 @@ class CatFile:
         self.sock: socket.socket | None = None
         self.pending = bytearray()  # received but not yet consumed
 
-    def _start(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+    def _start(self, check_alive: bool = True) -> None:
+        # poll() is a system call: the pipeline skips it (a dead git fails its next write)
+        if self.proc is not None and (not check_alive or self.proc.poll() is None):
             return
         self.close()
         ours, theirs = socket.socketpair()
@@ -65,10 +67,24 @@ class CatFile:
 
     def read(self, oid: str, max_bytes: int):
         """The bytes of blob `oid`, its size if over `max_bytes`, or None."""
+        if not self.send([oid]):
+            return None
+        return self.receive(max_bytes)
+
+    def send(self, oids: list[str], check_alive: bool = True) -> bool:
+        """Ask for blobs; their answers come, in this order, from `receive`."""
         try:
-            self._start()
-            self.proc.stdin.write(oid.encode() + b"\n")
+            self._start(check_alive)
+            self.proc.stdin.write(b"".join(o.encode() + b"\n" for o in oids))
             self.proc.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            self.close()
+            return False
+
+    def receive(self, max_bytes: int):
+        """The answer to the oldest request not yet received (see `read`)."""
+        try:
             header = self._line().split()
             if len(header) != 3:  # "<oid> missing" / "ambiguous": no body follows
                 return None
@@ -80,9 +96,18 @@ class CatFile:
             if self._exact(1) != b"\n":
                 raise EOFError("cat-file output out of step")
             return data
-        except (OSError, ValueError, EOFError):
-            self.close()  # e.g. git died on a corrupt object: restarted by the next read
+        except (OSError, ValueError, EOFError, AttributeError):
+            self.close()  # e.g. git died on a corrupt object: restarted by the next send
             return None
+
+    def prefill(self) -> None:
+        """Take everything git has written so far (at least one byte) in one call: many
+        small answers are then parsed without a system call each."""
+        if not self.pending and self.sock is not None:
+            try:
+                self.pending += self.sock.recv(PIPELINE_CHUNK)
+            except OSError:
+                self.close()
 
     def _recv_some(self) -> None:
         chunk = self.sock.recv(RECV_CHUNK)
@@ -248,4 +273,92 @@ class Prefetcher:
             self._thread = None
         self.slots.clear()
         self.ahead_bytes = 0
+        self.catfile.close()
+
+
+class Pipeline:
+    """Small blobs through a CatFile with no thread: requests go out ahead, in the order the
+    caller will need them, and each answer is read when it is needed — by then it is
+    usually waiting in the socket, inflated by git on the other core.
+
+    A thread (as Prefetcher) would have to win the GIL back from the miner for every small
+    blob; for .py modules of ~15 KB that cost more than libgit2's own read (fastcore:
+    0.38 s vs 0.34 s), while this took libgit2's 71 µs per read off the miner.
+    At most `budget` bytes and MAX_SENT requests are in flight, so git never blocks on a
+    full socket while we block writing to it. Single consumer, like Prefetcher."""
+
+    MAX_SENT = 512  # 41-byte request lines: far below a 64 KB pipe
+
+    def __init__(self, catfile: CatFile, max_bytes: int, budget: int = 1 << 20) -> None:
+        self.catfile = catfile
+        self.max_bytes = max_bytes
+        self.budget = budget
+        self.queued: deque[tuple[str, int]] = deque()   # not yet sent
+        self.sent: deque[tuple[str, int]] = deque()     # sent, answer not yet received
+        self.in_flight = 0
+        self.answers: dict[str, object] = {}            # received, not yet taken
+        self.tags: dict[str, object] = {}               # every oid requested and not taken
+
+    def request(self, oid: str, size: int, tag=None) -> None:
+        """Queue a read; `flush` sends what is queued (one write for many requests)."""
+        if oid not in self.tags:
+            self.tags[oid] = tag
+            self.queued.append((oid, size + 64))
+
+    def flush(self) -> None:
+        self._send()
+
+    def has(self, oid: str) -> bool:
+        return oid in self.tags
+
+    def take(self, oid: str):
+        """bytes, an int (over size), or None (not requested, absent, git failed)."""
+        if oid not in self.tags:
+            return None
+        while oid not in self.answers:
+            if not self.sent:
+                self._send(force=True)
+                if not self.sent:
+                    break
+            got, cost = self.sent.popleft()
+            self.in_flight -= cost
+            self.catfile.prefill()
+            answer = self.catfile.receive(self.max_bytes)
+            if self.catfile.proc is None:  # git died: the other answers in flight are lost
+                self.sent.clear()
+                self.in_flight = 0
+            if got in self.tags:
+                self.answers[got] = answer
+            self._send()
+        del self.tags[oid]
+        return self.answers.pop(oid, None)
+
+    def forget_through(self, tag) -> None:
+        for oid in [o for o, t in self.tags.items() if t is not None and t <= tag]:
+            del self.tags[oid]
+            self.answers.pop(oid, None)
+
+    def _send(self, force: bool = False) -> None:
+        batch = []
+        while self.queued and len(self.sent) < self.MAX_SENT and (
+                self.in_flight + self.queued[0][1] <= self.budget or (force and not self.sent)):
+            oid, cost = self.queued.popleft()
+            if oid not in self.tags:
+                continue  # forgotten before it went out
+            batch.append(oid)
+            self.sent.append((oid, cost))
+            self.in_flight += cost
+            force = False
+        if batch and not self.catfile.send(batch, check_alive=False):
+            for oid, _ in self.sent:
+                self.answers.setdefault(oid, None)
+            self.sent.clear()
+            self.in_flight = 0
+
+    def close(self) -> None:
+        self.queued.clear()
+        self.sent.clear()
+        self.answers.clear()
+        self.tags.clear()
+        self.in_flight = 0
         self.catfile.close()

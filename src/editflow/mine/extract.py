@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from editflow.cells import render_cells
-from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_reader
+from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_pipeline, make_reader
 from editflow.mine.diffstat import diff_stats
-from editflow.mine.history import Change, relevant_changes
+from editflow.mine.history import Change, collect_changes, relevant_changes
 from editflow.mine.pydiff import PairStats, PyDiffFeed
-from editflow.mine.renames import RenamePairs
+from editflow.mine.changes import CommitDeltas
 from editflow.records import edit_id
 
 
@@ -58,13 +58,14 @@ def cell_ops(old: list[str], new: list[str]) -> list[dict]:
 
 class Extractor:
     def __init__(self, repo, settings: MineSettings, reader: str = "auto",
-                 renames: RenamePairs | None = None) -> None:
+                 changes: CommitDeltas | None = None) -> None:
         self.repo = repo
         self.s = settings
-        self.renames = renames  # git's rename pairs per commit; None: libgit2 detects them
+        self.changes = changes  # git's deltas per commit (changes.py); None: libgit2 diffs
         self.cache = BlobCache(repo, settings.max_file_bytes,
                                reader=make_reader(repo, reader, settings.max_file_bytes),
-                               reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES)
+                               reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES,
+                               pipeline=make_pipeline(repo, reader, settings.max_file_bytes))
 
     def close(self) -> None:
         self.cache.close()
@@ -87,7 +88,7 @@ class Extractor:
 
         `git_diffs`: a `git log -p` process computes the `.py` line diffs of the whole
         slice on the other core (pydiff.py); for a long slice of a repository git may read
-        (not a partial clone: the caller decides, as for renames).
+        (not a partial clone: the caller decides, as for the tree diffs).
 
         Read-ahead: the next LOOKAHEAD_COMMITS commits are diffed, and their blobs are
         requested from git in the order they will be read while at most LOOKAHEAD_BYTES
@@ -104,6 +105,7 @@ class Extractor:
             while wanted and (reader is None or reader.ahead_bytes < LOOKAHEAD_BYTES):
                 i, oid, kind = wanted.popleft()
                 self.cache.plan(oid, kind, i)
+            self.cache.send_plans()
 
         def fill() -> None:
             while len(window) < LOOKAHEAD_COMMITS:
@@ -152,12 +154,13 @@ class Extractor:
             if len(parents) > 1:
                 skips.append(skip_row(name, commit_id, None, "merge_commit", f"{len(parents)} parents"))
                 return None
-            tree = commit.tree
-            parent_tree = self.repo[parents[0]].tree if parents else None
-            changes, problems = relevant_changes(
-                self.repo, parent_tree, tree, self.s.include_python, self.s.rename_similarity,
-                self.s.include_notebooks,
-                git_pairs=(lambda: self.renames(commit_id)) if self.renames is not None else None)
+            deltas = self.changes(commit_id) if self.changes is not None else None
+            if deltas is not None:
+                changes, problems = collect_changes(deltas, self.s.include_python, self.s.include_notebooks)
+            else:
+                parent_tree = self.repo[parents[0]].tree if parents else None
+                changes, problems = relevant_changes(self.repo, parent_tree, commit.tree, self.s.include_python,
+                                                     self.s.rename_similarity, self.s.include_notebooks)
             message = commit.raw_message.decode("utf-8", "replace")
             commit_time = int(commit.commit_time)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:

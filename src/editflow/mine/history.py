@@ -1,14 +1,12 @@
 """The first-parent history of a head and the relevant file changes of each commit.
 
 Walking commits and diffing trees is cheap (the issue measured 0.16 s for 1,500 commits);
-reading blobs is what costs, and that happens in blobs.py. Renames are git's own pairs
-(renames.py) joined onto libgit2's tree diff; only where git cannot tell does libgit2's
-rename detection run, on commits where a notebook or .py file was added or deleted.
+reading blobs is what costs, and that happens in blobs.py. The changes of a commit, renames
+paired, come from git (changes.py); libgit2 diffs the trees only where git cannot tell.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 REGULAR_MODES = (0o100644, 0o100755)
 
@@ -75,16 +73,11 @@ class Change:
 
 
 def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_similarity: int,
-                     include_notebooks: bool = True,
-                     git_pairs: Callable[[], list[tuple[bytes, bytes]] | None] | None = None):
-    """(changes, problems): the notebook/.py changes between two trees, sorted by path.
+                     include_notebooks: bool = True):
+    """(changes, problems) of a commit by libgit2: where git cannot tell (changes.py).
 
-    Renames: only a commit that both adds and deletes files can hold one; for such a commit
-    `git_pairs()` gives git's own (old, new) rename pairs (renames.py), joined onto
-    libgit2's plain tree diff. Where it gives None (or is None), libgit2's rename detection
-    runs, if a notebook or .py file was added or deleted.
-    `problems` lists (path, reason, detail) for entries that are not regular files.
-    """
+    libgit2's rename detection runs only on commits that add or delete a notebook or .py
+    file (and delete or add something: a rename needs both)."""
     import pygit2
     from pygit2.enums import DiffFind
 
@@ -94,10 +87,7 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
         diff = parent_tree.diff_to_tree(tree)
     deltas = [_delta(d) for d in diff.deltas]
     statuses = {d.status for d in deltas}
-    pairs = git_pairs() if git_pairs is not None and {"added", "deleted"} <= statuses else None
-    if pairs is not None:
-        deltas = _pair_renames(deltas, pairs)
-    elif {"added", "deleted"} <= statuses and parent_tree is not None and any(
+    if {"added", "deleted"} <= statuses and parent_tree is not None and any(
             kind_of(_side_path(d.new if d.status == "added" else d.old), include_python, include_notebooks)
             for d in deltas if d.status in ("added", "deleted")):
         try:
@@ -106,6 +96,12 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
             diff = parent_tree.diff_to_tree(tree)
             diff.find_similar(flags=DiffFind.FIND_RENAMES | DiffFind.FIND_EXACT_MATCH_ONLY)
         deltas = [_delta(d) for d in diff.deltas]
+    return collect_changes(deltas, include_python, include_notebooks)
+
+
+def collect_changes(deltas: list["Delta"], include_python: bool, include_notebooks: bool):
+    """(changes, problems): the notebook/.py changes among a commit's deltas, sorted by path.
+    `problems` lists (path, reason, detail) for entries that are not regular files."""
     changes: list[Change] = []
     problems: list[tuple[str, str, str]] = []
     for d in deltas:
@@ -119,52 +115,35 @@ def relevant_changes(repo, parent_tree, tree, include_python: bool, rename_simil
 
 
 @dataclass(frozen=True)
-class _Side:
+class Side:
     raw_path: bytes
     mode: int
     id: str
 
 
 @dataclass(frozen=True)
-class _Delta:
-    """A tree-diff entry, from libgit2 or from pairing an addition with a deletion."""
+class Delta:
+    """A tree-diff entry, from git's raw output (changes.py) or from libgit2."""
     status: str   # added | deleted | modified | renamed
-    old: _Side | None
-    new: _Side | None
+    old: Side | None
+    new: Side | None
 
 
-def _delta(d) -> _Delta:
+def _delta(d) -> Delta:
     from pygit2.enums import DeltaStatus
 
     status = {DeltaStatus.ADDED: "added", DeltaStatus.UNTRACKED: "added", DeltaStatus.DELETED: "deleted",
               DeltaStatus.RENAMED: "renamed"}.get(d.status, "modified")
-    old = None if status == "added" else _Side(d.old_file.raw_path, d.old_file.mode, str(d.old_file.id))
-    new = None if status == "deleted" else _Side(d.new_file.raw_path, d.new_file.mode, str(d.new_file.id))
-    return _Delta(status, old, new)
+    old = None if status == "added" else Side(d.old_file.raw_path, d.old_file.mode, str(d.old_file.id))
+    new = None if status == "deleted" else Side(d.new_file.raw_path, d.new_file.mode, str(d.new_file.id))
+    return Delta(status, old, new)
 
 
-def _pair_renames(deltas: list[_Delta], pairs: list[tuple[bytes, bytes]]) -> list[_Delta]:
-    """Join git's rename pairs: the deletion of `old` and the addition of `new` become one."""
-    if not pairs:
-        return deltas
-    deleted = {d.old.raw_path: d for d in deltas if d.status == "deleted"}
-    added = {d.new.raw_path: d for d in deltas if d.status == "added"}
-    joined: set[int] = set()
-    out = []
-    for old, new in pairs:
-        a, b = deleted.get(old), added.get(new)
-        if a is None or b is None or id(a) in joined or id(b) in joined:
-            continue
-        joined.update((id(a), id(b)))
-        out.append(_Delta("renamed", a.old, b.new))
-    return out + [d for d in deltas if id(d) not in joined]
-
-
-def _side_path(side: _Side) -> str:
+def _side_path(side: Side) -> str:
     return decode_path(side.raw_path)[0]
 
 
-def _to_changes(d: _Delta, include_python: bool, include_notebooks: bool):
+def _to_changes(d: Delta, include_python: bool, include_notebooks: bool):
     old_path, old_odd = decode_path(d.old.raw_path) if d.old else (None, False)
     new_path, new_odd = decode_path(d.new.raw_path) if d.new else (None, False)
     old_kind = kind_of(old_path, include_python, include_notebooks) if d.old else None

@@ -22,7 +22,7 @@ from editflow.atomic import atomic_path
 from editflow.mine import worker
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
-from editflow.mine.renames import RenameFeed, rename_feed
+from editflow.mine.changes import ChangeFeed, change_feed, relevant_suffixes
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
@@ -75,16 +75,17 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
              chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto",
-             renames: RenameFeed | None = None):
+             changes: ChangeFeed | None = None):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
-    git (renames, `.py` diffs) is used where `renames` says git may read the repository.
+    git (tree diffs and renames, `.py` diffs) is used where there is a `changes` feed: git
+    may read the repository.
     """
     if workers <= 1 or len(commits) < min_parallel:
-        extractor = worker.init(repo_path, settings, reader, renames.pairs if renames else None)
+        extractor = worker.init(repo_path, settings, reader, changes.deltas if changes else None)
         try:
-            yield from worker.stream_commits(commits, git_diffs=renames is not None)  # row by row
+            yield from worker.stream_commits(commits, git_diffs=changes is not None)  # row by row
         finally:
             extractor.close()
         return
@@ -94,8 +95,8 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
                              initargs=(repo_path, settings, reader)) as pool:
         pending = []
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
-            pairs = {c: renames.pairs(c) for c in part} if renames is not None else None
-            pending.append(pool.submit(worker.mine_chunk, part, pairs))
+            deltas = {c: changes.deltas(c) for c in part} if changes is not None else None
+            pending.append(pool.submit(worker.mine_chunk, part, deltas))
             if len(pending) > workers:
                 yield from pending.pop(0).result()
         for fut in pending:
@@ -167,14 +168,15 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    renames = rename_feed(repo, new, prev.head if start else None, settings.rename_similarity)
+    changes = change_feed(repo, new, prev.head if start else None, settings.rename_similarity,
+                          relevant_suffixes(settings.include_python, settings.include_notebooks))
     try:
-        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, renames)
+        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, changes)
         n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                                  len(new), progress)
     finally:
-        if renames is not None:
-            renames.close()
+        if changes is not None:
+            changes.close()
     counts: dict[str, int] = {}
     for s in skips:
         counts[s["reason"]] = counts.get(s["reason"], 0) + 1

@@ -8,27 +8,27 @@ from __future__ import annotations
 import atexit
 
 from editflow.mine.extract import Extractor, MineSettings
-from editflow.mine.renames import RenamePairs
+from editflow.mine.changes import CommitDeltas
 
 _EXTRACTOR: Extractor | None = None
 
 
-def init(repo_path: str, settings: MineSettings, reader: str, renames: RenamePairs | None = None) -> Extractor:
+def init(repo_path: str, settings: MineSettings, reader: str, changes: CommitDeltas | None = None) -> Extractor:
     global _EXTRACTOR
     import pygit2
 
     if _EXTRACTOR is not None:
         _EXTRACTOR.close()
-    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, renames)
+    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, changes)
     atexit.register(_EXTRACTOR.close)
     return _EXTRACTOR
 
 
-def mine_chunk(commits: list[str], renames: dict[str, list | None] | None) -> list[tuple[list[dict], list[dict]]]:
-    """(edit rows, skip rows) of each commit of a contiguous slice of history; `renames`:
-    git's pairs of these commits, read by the parent process (None: libgit2 decides)."""
+def mine_chunk(commits: list[str], deltas: dict[str, list | None] | None) -> list[tuple[list[dict], list[dict]]]:
+    """(edit rows, skip rows) of each commit of a contiguous slice of history; `deltas`:
+    git's changes of these commits, read by the parent process (None: libgit2 diffs)."""
     assert _EXTRACTOR is not None, "worker.init was not called"
-    _EXTRACTOR.renames = renames.get if renames is not None else None
+    _EXTRACTOR.changes = deltas.get if deltas is not None else None
     return [(list(rows), skips) for rows, skips in _EXTRACTOR.stream_many(commits)]
 
 

@@ -1,10 +1,12 @@
-"""Renames are git's: the pairs `git log -M50%` reports, joined onto libgit2's tree diff.
+"""Renames are git's: a commit's changes come from `git log --raw -M50%` (changes.py);
+libgit2 diffs only where git cannot tell.
 
 The fixture holds a pair that libgit2 scores as a 63% rename and git as an addition plus a
 deletion (45% of the lines kept), a rename from a name without extension to `.ipynb`, and
 two deleted and two added notebooks where only one pair is a rename."""
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import subprocess
@@ -16,8 +18,11 @@ from pygit2.enums import DiffFind
 
 from editflow.mine.extract import MineSettings
 from editflow.mine.miner import mine
-from editflow.mine.renames import parse_block, rename_feed
-from test_mine_corpus import RepoBuilder, nb
+from editflow.mine import miner
+from editflow.mine.changes import change_feed, parse_block
+from editflow.mine.history import Delta, Side
+from test_mine_corpus import SETTINGS as CORPUS_SETTINGS
+from test_mine_corpus import RepoBuilder, corpus_repo, nb  # noqa: F401 - corpus_repo is a fixture
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -100,24 +105,88 @@ def test_rename_from_a_name_without_extension_keeps_its_old_side(repo, tmp_path)
     assert row["cell_ops"] == [] and (row["lines_added"], row["lines_deleted"]) == (0, 0)
 
 
+SUFFIXES = (b".py", b".ipynb")
+
+
 def test_partial_clone_falls_back_to_libgit2(repo, tmp_path):
     path, ids = repo
     copy = tmp_path / "p.git"
     shutil.copytree(path, copy)
     r = pygit2.Repository(str(copy))
     r.config["extensions.partialclone"] = "origin"  # git would fetch absent blobs: not asked
-    assert rename_feed(r, [str(ids["mix"])], None, 50) is None
+    assert change_feed(r, [str(ids["mix"])], None, 50, SUFFIXES) is None
     rows = _mine(copy, tmp_path)
     assert ("renamed", "src/low.py", "src/low2.py") in _shape(rows, ids["mix"])
 
 
-def test_incremental_range_and_parse(repo):
+def test_incremental_range(repo):
     path, ids = repo
     r = pygit2.Repository(str(path))
-    feed = rename_feed(r, [str(ids["mix"])], str(ids["ext"]), 50)
+    feed = change_feed(r, [str(ids["mix"])], str(ids["ext"]), 50, SUFFIXES)
     try:
-        assert feed.pairs(str(ids["mix"])) == [(b"nb/two.ipynb", b"nb/three.ipynb"), (b"src/high.py", b"src/high2.py")]
+        deltas = feed.deltas(str(ids["mix"]))
     finally:
         feed.close()
-    block = b"a" * 40 + b"\x00\nR100\x00old\xe9\x00new\x00M\x00x\x00"
-    assert parse_block(block) == ("a" * 40, [(b"old\xe9", b"new")])
+    assert sorted((d.status, (d.old or d.new).raw_path, d.new.raw_path if d.new else None) for d in deltas) == [
+        ("added", b"nb/four.ipynb", b"nb/four.ipynb"), ("added", b"src/low2.py", b"src/low2.py"),
+        ("deleted", b"nb/one.ipynb", None), ("deleted", b"src/low.py", None),
+        ("renamed", b"nb/two.ipynb", b"nb/three.ipynb"), ("renamed", b"src/high.py", b"src/high2.py")]
+
+
+def test_parse_block():
+    o, n = "1" * 40, "2" * 40
+    line = f":100644 100644 {o} {n}".encode()
+    block = (b"a" * 40 + b"\x00\n" + line + b" R100\x00old\xe9\x00new.py\x00" + line + b" M\x00x.txt\x00"
+             + f":100644 120000 {o} {n} T".encode() + b"\x00l.PY\x00")
+    assert parse_block(block, SUFFIXES) == ("a" * 40, [
+        Delta("renamed", Side(b"old\xe9", 0o100644, o), Side(b"new.py", 0o100644, n)),
+        Delta("deleted", Side(b"l.PY", 0o100644, o), None), Delta("added", None, Side(b"l.PY", 0o120000, n))])
+    assert parse_block(b"b" * 40 + b"\x00\n:100644 100644 12ab 34cd M\x00y.py\x00", SUFFIXES) == ("b" * 40, None)
+    assert parse_block(b"c" * 40 + b"\x00\n", SUFFIXES) == ("c" * 40, [])
+
+
+def test_links_submodules_and_type_changes_read_as_libgit2_reads_them(tmp_path, monkeypatch):
+    """Outside renames, git's changes are libgit2's: the same rows and skips, byte for byte."""
+    work = tmp_path / "w"
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "a",
+           "GIT_COMMITTER_EMAIL": "a@x", "GIT_AUTHOR_DATE": "1700000000 +0000",
+           "GIT_COMMITTER_DATE": "1700000000 +0000", "PATH": os.environ["PATH"]}
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(work), *args], check=True, env=env, capture_output=True)
+
+    work.mkdir()
+    git("init", "-q", "-b", "main")
+    (work / "a.py").write_text("x = 1\n")
+    (work / "b.py").write_text("y = 1\n")
+    (work / "nb.ipynb").write_text(nb([("code", "z = 1")]))
+    os.symlink("a.py", work / "link.py")
+    git("add", "-A")
+    git("commit", "-qm", "start")
+    (work / "b.py").unlink()
+    os.symlink("a.py", work / "b.py")  # a module becomes a link: a type change
+    (work / "a.py").write_text("x = 2\n")
+    git("add", "-A")
+    git("update-index", "--add", "--cacheinfo", f"160000,{'1' * 40},vendored.py")  # a submodule
+    git("commit", "-qm", "types")
+    settings = MineSettings(repo_name="t/types", license=None)
+    mine(str(work), tmp_path / "git.parquet", tmp_path / "git.skips.parquet", settings)
+    monkeypatch.setattr(miner, "change_feed", lambda *a, **k: None)
+    mine(str(work), tmp_path / "lib.parquet", tmp_path / "lib.skips.parquet", settings)
+    assert (tmp_path / "git.parquet").read_bytes() == (tmp_path / "lib.parquet").read_bytes()
+    assert (tmp_path / "git.skips.parquet").read_bytes() == (tmp_path / "lib.skips.parquet").read_bytes()
+    rows = pq.read_table(tmp_path / "git.parquet").to_pylist()
+    assert sorted((r["path"], r["change_type"]) for r in rows if r["commit"] != rows[0]["commit"]) == [
+        ("a.py", "modified"), ("b.py", "deleted")]
+    skips = pq.read_table(tmp_path / "git.skips.parquet").to_pylist()
+    assert sorted((s["path"], s["reason"]) for s in skips) == [
+        ("b.py", "not_a_file"), ("link.py", "not_a_file"), ("vendored.py", "not_a_file")]
+
+
+def test_corpus_reads_the_same_with_and_without_git(corpus_repo, tmp_path, monkeypatch):
+    repo, _ = corpus_repo
+    mine(str(repo), tmp_path / "git.parquet", tmp_path / "git.skips.parquet", CORPUS_SETTINGS)
+    monkeypatch.setattr(miner, "change_feed", lambda *a, **k: None)
+    mine(str(repo), tmp_path / "lib.parquet", tmp_path / "lib.skips.parquet", CORPUS_SETTINGS)
+    assert (tmp_path / "git.parquet").read_bytes() == (tmp_path / "lib.parquet").read_bytes()
+    assert (tmp_path / "git.skips.parquet").read_bytes() == (tmp_path / "lib.skips.parquet").read_bytes()

@@ -1,0 +1,114 @@
+"""Each commit's file changes, renames paired, from one `git log --raw -M` beside the miner.
+
+Why git and not libgit2's tree diff: the issue asks for git's rename detection, and libgit2
+scores similarity differently (its hash signatures are not git's line-chunk estimate): on
+real histories git calls a notebook rewritten in a new folder an addition and a deletion
+where libgit2 sees a rename, or pairs an added notebook with a different deleted one. And
+git diffs the trees in its own process, on the other core: 0.05 ms a commit, plus 0.05 ms
+turning libgit2's deltas into Python objects, that the miner no longer pays.
+
+One `git log --reverse --first-parent --no-merges -M<n>% --raw -z` covers the commits being
+mined and is read as the miner gets to each commit (gitlog.py). Where git cannot answer,
+libgit2 diffs the trees and detects renames itself (history.relevant_changes): for every
+commit when git is not installed or the repository is a partial clone (git would fetch
+absent blobs over the network); from the commit where git stopped when a blob it needs for
+rename detection is absent or corrupt.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from typing import Callable
+
+from editflow.mine.gitlog import Answer, GitLogStream, span
+from editflow.mine.history import Delta, Side
+
+log = logging.getLogger(__name__)
+
+# commit id -> its relevant deltas (renames paired by git), or None where libgit2 must diff
+CommitDeltas = Callable[[str], "list[Delta] | None"]
+
+_STATUS = {b"A": "added", b"D": "deleted", b"M": "modified", b"R": "renamed"}
+
+
+def is_partial_clone(repo) -> bool:
+    """A blob-filtered clone: git would fetch absent blobs on demand (we never want that)."""
+    config = repo.config
+    for key in ("extensions.partialclone", "extensions.partialClone"):
+        if key in config:
+            return True
+    return any(entry.name.endswith(".promisor") and entry.value == "true" for entry in config)
+
+
+def relevant_suffixes(include_python: bool, include_notebooks: bool) -> tuple[bytes, ...]:
+    return (b".py",) * include_python + (b".ipynb",) * include_notebooks
+
+
+class ChangeFeed:
+    """git's deltas of each commit being mined. `deltas(commit)` waits until git has got
+    there (it runs far ahead: it only diffs trees) and returns the commit's deltas that
+    touch a notebook or .py path, or None where git stopped before the commit."""
+
+    def __init__(self, git_dir: str, commits: list[str], since: str | None, similarity: int,
+                 suffixes: tuple[bytes, ...]) -> None:
+        cmd = ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", "--reverse", "--first-parent",
+               "--no-merges", f"-M{similarity}%", "--raw", "-z", "--no-abbrev", "--format=%x01%H",
+               span(commits[-1], since), "--"]
+        self._stream = GitLogStream(cmd, commits, b"\x01", lambda block: parse_block(block, suffixes),
+                                    "tree diffs")
+
+    def deltas(self, commit: str) -> list[Delta] | None:
+        answer, deltas = self._stream.take(commit, wait=True)
+        return deltas if answer is Answer.FOUND else None
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def change_feed(repo, commits: list[str], since: str | None, similarity: int,
+                suffixes: tuple[bytes, ...]) -> ChangeFeed | None:
+    """A feed for `commits` (since..head on the first-parent line), or None where git must
+    not or cannot read this repository: libgit2 then diffs every commit."""
+    if not commits or shutil.which("git") is None or is_partial_clone(repo):
+        return None
+    try:
+        return ChangeFeed(str(repo.path), commits, since, similarity, suffixes)
+    except OSError as exc:
+        log.warning("git could not start (%s); libgit2 diffs the trees", exc)
+        return None
+
+
+def parse_block(block: bytes, suffixes: tuple[bytes, ...]) -> tuple[str, list[Delta] | None]:
+    """One commit of `git log --raw -z --no-abbrev --format=%x01%H` (after the \\x01).
+
+    Only entries with a path ending in one of `suffixes` (any case) are kept: a rename
+    from `analysis` to `analysis.ipynb` keeps its old side. A type change (file <->
+    symlink) becomes a deletion and an addition, as libgit2 reports it. Anything
+    unexpected gives None: libgit2 diffs that commit instead."""
+    sha, _, rest = block.partition(b"\x00")
+    fields = rest.lstrip(b"\n").split(b"\x00")
+    deltas: list[Delta] = []
+    i = 0
+    try:
+        while i < len(fields) and fields[i]:
+            meta = fields[i].split(b" ")
+            status = meta[4][:1]
+            two = status in (b"R", b"C")
+            old_path, new_path = fields[i + 1], fields[i + 2 if two else i + 1]
+            i += 3 if two else 2
+            if not (old_path.lower().endswith(suffixes) or new_path.lower().endswith(suffixes)):
+                continue
+            if len(meta) != 5 or not meta[0].startswith(b":") or len(meta[2]) != 40 or len(meta[3]) != 40:
+                return sha.decode("ascii", "replace"), None
+            old = Side(old_path, int(meta[0][1:], 8), meta[2].decode("ascii"))
+            new = Side(new_path, int(meta[1], 8), meta[3].decode("ascii"))
+            if status == b"T":
+                deltas += [Delta("deleted", old, None), Delta("added", None, new)]
+            elif status in _STATUS:
+                kind = _STATUS[status]
+                deltas.append(Delta(kind, None if kind == "added" else old, None if kind == "deleted" else new))
+            else:  # C (copies are not asked for), U, X: not a change we know how to read
+                return sha.decode("ascii", "replace"), None
+    except (IndexError, ValueError):
+        return sha.decode("ascii", "replace"), None
+    return sha.decode("ascii", "replace"), deltas
