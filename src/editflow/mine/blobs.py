@@ -90,10 +90,12 @@ def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | No
         return BlobSkip("too_large", f"{len(data)} bytes > max_file_bytes {max_bytes}")
     if data.startswith(LFS_PREFIX):
         return BlobSkip("lfs_pointer", data[:200].decode("ascii", "replace").replace("\n", " ").strip())
-    if b"\x00" in data[:BINARY_SNIFF]:
+    if data.find(b"\x00", 0, BINARY_SNIFF) >= 0:
         return BlobSkip("binary", f"NUL byte in the first {BINARY_SNIFF} bytes ({len(data)} bytes)")
     if kind == "notebook":
         return _notebook(data, parsed)
+    if data.isascii():  # valid UTF-8 as it is: no need to build the text to know
+        return Version(data)
     try:
         text, note = decode(data, kind)
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
@@ -129,7 +131,9 @@ def make_pipeline(repo, reader: str, max_file_bytes: int) -> Pipeline | None:
     """For `reader: auto`, a thread-less cat-file for the small .py blobs (catfile.Pipeline)."""
     if reader != "auto" or shutil.which("git") is None:
         return None
-    return Pipeline(CatFile(repo.path), max_file_bytes)
+    catfile = CatFile(repo.path)
+    catfile.send([])  # start git now: it loads its pack indexes while the miner diffs the first commits
+    return Pipeline(catfile, max_file_bytes)
 
 
 def _cells_cost(parsed: ParsedNotebook) -> int:

@@ -17,6 +17,7 @@ rename detection is absent or corrupt.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from typing import Callable
 
@@ -78,6 +79,18 @@ def change_feed(repo, commits: list[str], since: str | None, similarity: int,
         return None
 
 
+def _any_relevant(raw: bytes, suffixes: tuple[bytes, ...]) -> bool:
+    """Whether some path in a raw block may end in a suffix (paths end with NUL in -z)."""
+    pattern = _SUFFIX_RE.get(suffixes)
+    if pattern is None:
+        alternatives = b"|".join(re.escape(s) for s in suffixes) or b"(?!)"
+        pattern = _SUFFIX_RE[suffixes] = re.compile(rb"(?i)(?:" + alternatives + rb")\x00")
+    return pattern.search(raw) is not None
+
+
+_SUFFIX_RE: dict[tuple[bytes, ...], re.Pattern] = {}
+
+
 def parse_block(block: bytes, suffixes: tuple[bytes, ...]) -> tuple[str, list[Delta] | None]:
     """One commit of `git log --raw -z --no-abbrev --format=%x01%H` (after the \\x01).
 
@@ -86,8 +99,10 @@ def parse_block(block: bytes, suffixes: tuple[bytes, ...]) -> tuple[str, list[De
     symlink) becomes a deletion and an addition, as libgit2 reports it. Anything
     unexpected gives None: libgit2 diffs that commit instead."""
     sha, _, rest = block.partition(b"\x00")
-    fields = rest.lstrip(b"\n").split(b"\x00")
     deltas: list[Delta] = []
+    if not _any_relevant(rest, suffixes):  # most commits of a long history: no split at all
+        return sha.decode("ascii", "replace"), deltas
+    fields = rest.lstrip(b"\n").split(b"\x00")
     i = 0
     try:
         while i < len(fields) and fields[i]:
