@@ -19,10 +19,10 @@ from pygit2.enums import DiffFind
 from editflow.mine.extract import MineSettings
 from editflow.mine.miner import mine
 from editflow.mine import miner
-from editflow.mine.changes import change_feed, parse_block
+from editflow.mine.changes import ChangeFeed, git_may_read, parse_block
 from editflow.mine.history import Delta, Side
 from test_mine_corpus import SETTINGS as CORPUS_SETTINGS
-from test_mine_corpus import RepoBuilder, corpus_repo, nb  # noqa: F401 - corpus_repo is a fixture
+from test_mine_corpus import RepoBuilder, build_corpus, nb
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -114,16 +114,16 @@ def test_partial_clone_falls_back_to_libgit2(repo, tmp_path):
     shutil.copytree(path, copy)
     r = pygit2.Repository(str(copy))
     r.config["extensions.partialclone"] = "origin"  # git would fetch absent blobs: not asked
-    assert change_feed(r, [str(ids["mix"])], None, 50, SUFFIXES) is None
+    assert not git_may_read(r)
     rows = _mine(copy, tmp_path)
     assert ("renamed", "src/low.py", "src/low2.py") in _shape(rows, ids["mix"])
 
 
 def test_incremental_range(repo):
     path, ids = repo
-    r = pygit2.Repository(str(path))
-    feed = change_feed(r, [str(ids["mix"])], str(ids["ext"]), 50, SUFFIXES)
+    feed = ChangeFeed(str(path), str(ids["mix"]), str(ids["ext"]), 50, SUFFIXES)
     try:
+        feed.expect([str(ids["mix"])])
         deltas = feed.deltas(str(ids["mix"]))
     finally:
         feed.close()
@@ -171,7 +171,7 @@ def test_links_submodules_and_type_changes_read_as_libgit2_reads_them(tmp_path, 
     git("commit", "-qm", "types")
     settings = MineSettings(repo_name="t/types", license=None)
     mine(str(work), tmp_path / "git.parquet", tmp_path / "git.skips.parquet", settings)
-    monkeypatch.setattr(miner, "change_feed", lambda *a, **k: None)
+    monkeypatch.setattr(miner.GitFeeds, "start", staticmethod(lambda *a, **k: None))
     mine(str(work), tmp_path / "lib.parquet", tmp_path / "lib.skips.parquet", settings)
     assert (tmp_path / "git.parquet").read_bytes() == (tmp_path / "lib.parquet").read_bytes()
     assert (tmp_path / "git.skips.parquet").read_bytes() == (tmp_path / "lib.skips.parquet").read_bytes()
@@ -183,10 +183,11 @@ def test_links_submodules_and_type_changes_read_as_libgit2_reads_them(tmp_path, 
         ("b.py", "not_a_file"), ("link.py", "not_a_file"), ("vendored.py", "not_a_file")]
 
 
-def test_corpus_reads_the_same_with_and_without_git(corpus_repo, tmp_path, monkeypatch):
-    repo, _ = corpus_repo
+def test_corpus_reads_the_same_with_and_without_git(tmp_path, monkeypatch):
+    repo = tmp_path / "corpus.git"
+    build_corpus(repo)
     mine(str(repo), tmp_path / "git.parquet", tmp_path / "git.skips.parquet", CORPUS_SETTINGS)
-    monkeypatch.setattr(miner, "change_feed", lambda *a, **k: None)
+    monkeypatch.setattr(miner.GitFeeds, "start", staticmethod(lambda *a, **k: None))
     mine(str(repo), tmp_path / "lib.parquet", tmp_path / "lib.skips.parquet", CORPUS_SETTINGS)
     assert (tmp_path / "git.parquet").read_bytes() == (tmp_path / "lib.parquet").read_bytes()
     assert (tmp_path / "git.skips.parquet").read_bytes() == (tmp_path / "lib.skips.parquet").read_bytes()

@@ -7,20 +7,18 @@ a row depend on timing."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pygit2
 import pytest
 
-from editflow.mine import extract
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.extract import MineSettings
 from editflow.mine.gitlog import Answer, GitLogStream
 from editflow.mine.miner import mine
 from editflow.mine.pydiff import PyDiffFeed, parse_commit
-from editflow.mine.changes import change_feed
+from editflow.mine import miner
+from editflow.mine.changes import ChangeFeed
 from test_mine_corpus import RepoBuilder
 from test_mine_changes import HIGH_NEW, HIGH_OLD, LOW_NEW, LOW_OLD
 
@@ -55,8 +53,9 @@ def _blob(repo, oid):
 def test_git_numbers_are_libgit2s(pyrepo):
     path, ids = pyrepo
     repo = pygit2.Repository(str(path))
-    feed = PyDiffFeed(str(path), ids)
+    feed = PyDiffFeed(str(path), ids[-1])
     try:
+        feed.expect(ids)
         got = {c: feed.take(c, wait=True) for c in ids}
     finally:
         feed.close()
@@ -95,7 +94,10 @@ def test_mine_with_and_without_git_diffs_is_identical(pyrepo, tmp_path, monkeypa
     path, _ = pyrepo
     settings = MineSettings(repo_name="t/py", license=None)
     mine(str(path), tmp_path / "a.parquet", tmp_path / "a.skips.parquet", settings)
-    monkeypatch.setattr(extract.PyDiffFeed, "start", classmethod(lambda cls, *a, **k: None))
+    def no_git_diffs(*args):
+        raise OSError("no git log -p in this run")
+
+    monkeypatch.setattr(miner, "PyDiffFeed", no_git_diffs)
     mine(str(path), tmp_path / "b.parquet", tmp_path / "b.skips.parquet", settings)
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     rows = pq.read_table(tmp_path / "a.parquet").to_pylist()
@@ -106,8 +108,9 @@ def test_mine_with_and_without_git_diffs_is_identical(pyrepo, tmp_path, monkeypa
 def test_stream_answers_in_order(pyrepo):
     path, ids = pyrepo
     cmd = ["git", "-C", str(path), "log", "--reverse", "--format=%x00%H", ids[-1], "--", "notes.txt"]
-    stream = GitLogStream(cmd, ids, b"\x00", lambda block: (block[:40].decode(), len(block)), "test")
+    stream = GitLogStream(cmd, b"\x00", lambda block: (block[:40].decode(), len(block)), "test")
     try:
+        stream.expect(ids)
         assert stream.take("f" * 40, wait=True) == (Answer.UNKNOWN, None)
         assert stream.take(ids[0], wait=True)[0] is Answer.FOUND
         assert stream.take(ids[2], wait=True)[0] is Answer.FOUND  # ids[1] skipped: fine
@@ -120,8 +123,9 @@ def test_stream_answers_in_order(pyrepo):
 def test_stream_that_fails_answers_unknown(pyrepo):
     path, ids = pyrepo
     cmd = ["git", "-C", str(path), "log", "--reverse", "--format=%x00%H", "no-such-revision"]
-    stream = GitLogStream(cmd, ids, b"\x00", lambda block: (block[:40].decode(), None), "test")
+    stream = GitLogStream(cmd, b"\x00", lambda block: (block[:40].decode(), None), "test")
     try:
+        stream.expect(ids)
         assert stream.take(ids[0], wait=True) == (Answer.UNKNOWN, None)
         assert stream.failed
     finally:
@@ -144,8 +148,9 @@ def test_renames_from_git_until_it_stops_then_libgit2(tmp_path):
     gone = str(repo[ids[3]].tree["data2.txt"].id)
     (path / "objects" / gone[:2] / gone[2:]).unlink()  # git cannot score the data rename
 
-    feed = change_feed(repo, ids, None, 50, (b".py",))
+    feed = ChangeFeed(str(path), ids[-1], None, 50, (b".py",))
     try:
+        feed.expect(ids)
         assert {d.status for d in feed.deltas(ids[1])} == {"added", "deleted"}
         # git died on the data rename; the commit it printed last may be cut short: that
         # one, the one it died on and the ones after them are libgit2's

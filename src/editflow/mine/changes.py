@@ -50,13 +50,15 @@ class ChangeFeed:
     there (it runs far ahead: it only diffs trees) and returns the commit's deltas that
     touch a notebook or .py path, or None where git stopped before the commit."""
 
-    def __init__(self, git_dir: str, commits: list[str], since: str | None, similarity: int,
+    def __init__(self, git_dir: str, head: str, since: str | None, similarity: int,
                  suffixes: tuple[bytes, ...]) -> None:
         cmd = ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", "--reverse", "--first-parent",
                "--no-merges", f"-M{similarity}%", "--raw", "-z", "--no-abbrev", "--format=%x01%H",
-               span(commits[-1], since), "--"]
-        self._stream = GitLogStream(cmd, commits, b"\x01", lambda block: parse_block(block, suffixes),
-                                    "tree diffs")
+               span(head, since), "--"]
+        self._stream = GitLogStream(cmd, b"\x01", lambda block: parse_block(block, suffixes), "tree diffs")
+
+    def expect(self, commits: list[str]) -> None:
+        self._stream.expect(commits)
 
     def deltas(self, commit: str) -> list[Delta] | None:
         answer, deltas = self._stream.take(commit, wait=True)
@@ -66,17 +68,9 @@ class ChangeFeed:
         self._stream.close()
 
 
-def change_feed(repo, commits: list[str], since: str | None, similarity: int,
-                suffixes: tuple[bytes, ...]) -> ChangeFeed | None:
-    """A feed for `commits` (since..head on the first-parent line), or None where git must
-    not or cannot read this repository: libgit2 then diffs every commit."""
-    if not commits or shutil.which("git") is None or is_partial_clone(repo):
-        return None
-    try:
-        return ChangeFeed(str(repo.path), commits, since, similarity, suffixes)
-    except OSError as exc:
-        log.warning("git could not start (%s); libgit2 diffs the trees", exc)
-        return None
+def git_may_read(repo) -> bool:
+    """Whether git may run on this repository: installed, and not a partial clone."""
+    return shutil.which("git") is not None and not is_partial_clone(repo)
 
 
 def _any_relevant(raw: bytes, suffixes: tuple[bytes, ...]) -> bool:

@@ -13,10 +13,10 @@ from typing import Iterator
 
 from editflow.cells import render_cells
 from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_pipeline, make_reader
+from editflow.mine.changes import CommitDeltas
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, collect_changes, relevant_changes
 from editflow.mine.pydiff import PairStats, PyDiffFeed
-from editflow.mine.changes import CommitDeltas
 from editflow.records import edit_id
 
 
@@ -83,12 +83,12 @@ class Extractor:
         if prepared is not None:
             yield from self.rows(prepared, skips)
 
-    def stream_many(self, commits: list[str], git_diffs: bool = False) -> Iterator[tuple[Iterator[dict], list[dict]]]:
+    def stream_many(self, commits: list[str], diffs: PyDiffFeed | None = None
+                    ) -> Iterator[tuple[Iterator[dict], list[dict]]]:
         """Per commit, in order: (edit row iterator, skip list filled by the iterator).
 
-        `git_diffs`: a `git log -p` process computes the `.py` line diffs of the whole
-        slice on the other core (pydiff.py); for a long slice of a repository git may read
-        (not a partial clone: the caller decides, as for the tree diffs).
+        `diffs`: git's `.py` line counts of these commits (pydiff.py), computed on the
+        other core; pairs it has not reported are diffed here.
 
         Read-ahead: the next LOOKAHEAD_COMMITS commits are diffed, and their blobs are
         requested from git in the order they will be read while at most LOOKAHEAD_BYTES
@@ -99,7 +99,6 @@ class Extractor:
         wanted: deque[tuple[int, str, str]] = deque()  # (commit index, blob id, kind), not yet requested
         todo = iter(enumerate(commits))
         reader = self.cache.reader
-        feed = self._diff_feed(commits) if git_diffs else None
 
         def pump() -> None:
             while wanted and (reader is None or reader.ahead_bytes < LOOKAHEAD_BYTES):
@@ -121,27 +120,14 @@ class Extractor:
                 window.append((i, prepared, skips))
             pump()
 
-        try:
+        fill()
+        while window:
+            i, prepared, skips = window.popleft()
+            yield (self.rows(prepared, skips, pump, diffs) if prepared is not None else iter(())), skips
+            while wanted and wanted[0][0] <= i:  # a side skipped early: its twin is not read
+                wanted.popleft()
+            self.cache.forget_through(i)
             fill()
-            while window:
-                i, prepared, skips = window.popleft()
-                yield (self.rows(prepared, skips, pump, feed) if prepared is not None else iter(())), skips
-                while wanted and wanted[0][0] <= i:  # a side skipped early: its twin is not read
-                    wanted.popleft()
-                self.cache.forget_through(i)
-                fill()
-        finally:
-            if feed is not None:
-                feed.close()
-
-    def _diff_feed(self, commits: list[str]) -> PyDiffFeed | None:
-        if not (commits and self.s.include_python):
-            return None
-        try:
-            parents = self.repo[commits[0]].parent_ids
-        except (KeyError, ValueError):
-            return None
-        return PyDiffFeed.start(str(self.repo.path), commits, str(parents[0]) if parents else None)
 
     def prepare(self, commit_id: str, skips: list[dict]) -> Prepared | None:
         """The commit's relevant changes, or None with a skip row (merge, unreadable)."""

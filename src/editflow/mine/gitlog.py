@@ -38,12 +38,13 @@ class Answer(Enum):
 
 class GitLogStream(Generic[T]):
     """Commits of `git log ... --reverse` split at `delimiter` and parsed by `parse(block)
-    -> (commit id, payload)`. `commits` is the sequence the miner walks (oldest first);
-    `take` must be called in that order (skipping commits is fine)."""
+    -> (commit id, payload)`. git starts at once (it walks the span while the miner walks
+    its own history); `expect(commits)` then names the sequence the miner will ask for
+    (oldest first), and `take` is called in that order (skipping commits is fine)."""
 
-    def __init__(self, command: list[str], commits: list[str], delimiter: bytes,
+    def __init__(self, command: list[str], delimiter: bytes,
                  parse: Callable[[bytes], tuple[str, T]], what: str) -> None:
-        self._pos = {c: i for i, c in enumerate(commits)}
+        self._pos: dict[str, int] = {}
         self._delimiter = delimiter
         self._parse = parse
         self._what = what
@@ -68,6 +69,9 @@ class GitLogStream(Generic[T]):
             fcntl.fcntl(self._fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), _PIPE_BYTES)
         except (ImportError, OSError):
             pass  # the default 64 KB buffer: git stalls sooner, the answers are the same
+
+    def expect(self, commits: list[str]) -> None:
+        self._pos = {c: i for i, c in enumerate(commits)}
 
     def take(self, commit: str, wait: bool) -> tuple[Answer, T | None]:
         pos = self._pos.get(commit)

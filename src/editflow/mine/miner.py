@@ -22,7 +22,8 @@ from editflow.atomic import atomic_path
 from editflow.mine import worker
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
-from editflow.mine.changes import ChangeFeed, change_feed, relevant_suffixes
+from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
+from editflow.mine.pydiff import PyDiffFeed
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
@@ -75,17 +76,17 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
              chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto",
-             changes: ChangeFeed | None = None):
+             git: GitFeeds | None = None):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
-    git (tree diffs and renames, `.py` diffs) is used where there is a `changes` feed: git
-    may read the repository.
+    `git`: each commit's changes (and, in this process, `.py` line counts) from git.
     """
+    changes = git.changes if git is not None else None
     if workers <= 1 or len(commits) < min_parallel:
         extractor = worker.init(repo_path, settings, reader, changes.deltas if changes else None)
         try:
-            yield from worker.stream_commits(commits, git_diffs=changes is not None)  # row by row
+            yield from worker.stream_commits(commits, git.diffs if git is not None else None)  # row by row
         finally:
             extractor.close()
         return
@@ -101,6 +102,44 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
                 yield from pending.pop(0).result()
         for fut in pending:
             yield from fut.result()
+
+
+# ---- git beside the miner ----------------------------------------------------------------
+@dataclass
+class GitFeeds:
+    """The `git log` processes that read ahead for this run (changes.py, pydiff.py)."""
+    since: str | None
+    changes: ChangeFeed
+    diffs: PyDiffFeed | None
+
+    @staticmethod
+    def start(repo, head: str, since: str | None, settings: MineSettings) -> "GitFeeds | None":
+        """Started before the miner walks its own history, so that git's walk (it prints
+        oldest first) overlaps it; None where git must not or cannot read the repository."""
+        if not git_may_read(repo):
+            return None
+        git_dir = str(repo.path)
+        suffixes = relevant_suffixes(settings.include_python, settings.include_notebooks)
+        try:
+            changes = ChangeFeed(git_dir, head, since, settings.rename_similarity, suffixes)
+        except OSError as exc:
+            log.warning("git could not start (%s); libgit2 diffs the trees", exc)
+            return None
+        try:
+            diffs = PyDiffFeed(git_dir, head, since) if settings.include_python else None
+        except OSError:
+            diffs = None
+        return GitFeeds(since, changes, diffs)
+
+    def expect(self, commits: list[str]) -> None:
+        for feed in (self.changes, self.diffs):
+            if feed is not None:
+                feed.expect(commits)
+
+    def close(self) -> None:
+        for feed in (self.changes, self.diffs):
+            if feed is not None:
+                feed.close()
 
 
 # ---- orchestration -----------------------------------------------------------------------
@@ -130,6 +169,8 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
          head_sha: str | None = None, workers: int = 1, progress: bool | None = None,
          partial: bool = False, chunk_commits: int = CHUNK_COMMITS,
          min_parallel: int = MIN_PARALLEL, reader: str = "auto") -> MineReport:
+    """Mine `repo_path` into `out` (and `skips_out`): fully, incrementally, or not at all
+    when the previous output is up to date (see the module docstring)."""
     import pygit2
 
     out = Path(out)
@@ -146,10 +187,21 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
             settings.repo_name, None, None, "empty_repository", "the repository has no commits")], [], 0)
         return MineReport(None, 0, 0, 0, {"empty_repository": 1})
 
+    prev = _previous(out, skips_out, fp)
+    git = GitFeeds.start(repo, head, prev.head if prev else None, settings)
+    try:
+        return _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress,
+                             partial, chunk_commits, min_parallel, reader)
+    finally:
+        if git is not None:
+            git.close()
+
+
+def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress, partial,
+                  chunk_commits, min_parallel, reader) -> MineReport:
     history = first_parent_history(repo, head)
     commits = history.commits
     state = MineState(head, len(commits), fp, history.broken is None)
-    prev = _previous(out, skips_out, fp)
     start = 0
     if prev is not None and prev.n_commits <= len(commits) and commits[prev.n_commits - 1] == prev.head:
         start = prev.n_commits
@@ -168,15 +220,20 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
                               history.broken[1] + "; older history not mined"))
     if partial:
         _prefetch(repo, new, settings)
-    changes = change_feed(repo, new, prev.head if start else None, settings.rename_similarity,
-                          relevant_suffixes(settings.include_python, settings.include_notebooks))
+    restarted = None
+    if git is not None and git.since != (prev.head if start else None):
+        # the previous output turned out not to be a prefix of this history: git must
+        # cover the whole of it (rare: a rewritten history)
+        git = restarted = GitFeeds.start(repo, head, None, settings)
     try:
-        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, changes)
+        if git is not None:
+            git.expect(new)
+        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, git)
         n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                                  len(new), progress)
     finally:
-        if changes is not None:
-            changes.close()
+        if restarted is not None:
+            restarted.close()
     counts: dict[str, int] = {}
     for s in skips:
         counts[s["reason"]] = counts.get(s["reason"], 0) + 1

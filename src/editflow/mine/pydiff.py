@@ -13,11 +13,7 @@ failed or is missing) is diffed by libgit2 as before, so the feed only moves wor
 """
 from __future__ import annotations
 
-import logging
-
 from editflow.mine.gitlog import Answer, GitLogStream, span
-
-log = logging.getLogger(__name__)
 
 Stats = tuple[int, int, int]
 PairStats = dict[tuple[str | None, str | None], Stats]
@@ -69,20 +65,11 @@ class PyDiffFeed:
     """git's `.py` numbers per commit, taken without waiting: where git has not got there
     yet (it walks the span before printing), failed or said nothing, the caller diffs."""
 
-    def __init__(self, git_dir: str, commits: list[str], since: str | None = None) -> None:
-        self._stream = GitLogStream(git_command(git_dir, commits[-1], since), commits, b"\x00",
-                                    parse_commit, ".py diffs")
+    def __init__(self, git_dir: str, head: str, since: str | None = None) -> None:
+        self._stream = GitLogStream(git_command(git_dir, head, since), b"\x00", parse_commit, ".py diffs")
 
-    @classmethod
-    def start(cls, git_dir: str, commits: list[str], since: str | None = None) -> "PyDiffFeed | None":
-        """A feed, or None when git cannot be started (the caller then diffs everything)."""
-        if not commits:
-            return None
-        try:
-            return cls(git_dir, commits, since)
-        except OSError as exc:
-            log.warning("git log -p could not start (%s); .py diffs run in-process", exc)
-            return None
+    def expect(self, commits: list[str]) -> None:
+        self._stream.expect(commits)
 
     def take(self, commit: str, wait: bool = False) -> PairStats:
         answer, stats = self._stream.take(commit, wait)

@@ -9,6 +9,7 @@ import atexit
 
 from editflow.mine.extract import Extractor, MineSettings
 from editflow.mine.changes import CommitDeltas
+from editflow.mine.pydiff import PyDiffFeed
 
 _EXTRACTOR: Extractor | None = None
 
@@ -32,7 +33,7 @@ def mine_chunk(commits: list[str], deltas: dict[str, list | None] | None) -> lis
     return [(list(rows), skips) for rows, skips in _EXTRACTOR.stream_many(commits)]
 
 
-def stream_commits(commits: list[str], git_diffs: bool):
+def stream_commits(commits: list[str], diffs: PyDiffFeed | None = None):
     """In-process variant: per commit, (edit row iterator, skip list filled by the iterator)."""
     assert _EXTRACTOR is not None, "worker.init was not called"
-    yield from _EXTRACTOR.stream_many(commits, git_diffs)
+    yield from _EXTRACTOR.stream_many(commits, diffs)
