@@ -191,3 +191,21 @@ def test_corpus_reads_the_same_with_and_without_git(tmp_path, monkeypatch):
     mine(str(repo), tmp_path / "lib.parquet", tmp_path / "lib.skips.parquet", CORPUS_SETTINGS)
     assert (tmp_path / "git.parquet").read_bytes() == (tmp_path / "lib.parquet").read_bytes()
     assert (tmp_path / "git.skips.parquet").read_bytes() == (tmp_path / "lib.skips.parquet").read_bytes()
+
+
+def test_a_rewritten_history_gets_git_over_its_whole_length(tmp_path):
+    """The previous output (head `c2`) is not a prefix of the history asked for (`c1`):
+    git, started before the miner knew, must read the whole history again."""
+    path = tmp_path / "r.git"
+    b = RepoBuilder(path)
+    b.commit("Start\n", {"a/low.py": LOW_OLD})
+    c1 = str(b.commit("Move\n", {"a/low.py": None, "a/low2.py": LOW_NEW}))
+    c2 = str(b.commit("More\n", {"a/other.py": "x = 1\n"}))
+    out = tmp_path / "e.parquet"
+    mine(str(path), out, tmp_path / "s.parquet", SETTINGS, head_sha=c2)
+    report = mine(str(path), out, tmp_path / "s.parquet", SETTINGS, head_sha=c1)
+    assert (report.incremental, report.commits_mined) == (False, 2)
+    rows = pq.read_table(out).to_pylist()
+    assert _shape(rows, c1) == [("added", None, "a/low2.py"), ("deleted", "a/low.py", "a/low.py")]  # git's call
+    mine(str(path), tmp_path / "fresh.parquet", tmp_path / "fresh.s.parquet", SETTINGS, head_sha=c1)
+    assert out.read_bytes() == (tmp_path / "fresh.parquet").read_bytes()
