@@ -1,6 +1,6 @@
-"""The cat-file reader and its read-ahead thread: exact bytes, and every odd answer
-(missing, over-size, not a blob, git dead) is None or a size, never an exception or a
-reader out of step with git's output."""
+"""The cat-file reader, its read-ahead thread and its thread-less pipeline: exact bytes,
+and every odd answer (missing, over-size, not a blob, git dead) is None or a size, never an
+exception or a reader out of step with git's output."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,7 @@ import shutil
 import pygit2
 import pytest
 
-from editflow.mine.catfile import CatFile, Prefetcher
+from editflow.mine.catfile import CatFile, Pipeline, Prefetcher
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git command")
 
@@ -167,3 +167,41 @@ def test_read_ahead_does_not_change_the_output(tmp_path, monkeypatch):
         outs.append((d / "e.parquet").read_bytes() + (d / "s.parquet").read_bytes())
     assert report.edits == 24 - 1 and report.skips == {"binary": 2, "missing_object": 1}
     assert all(o == outs[0] for o in outs)
+
+
+def test_pipeline_answers_in_any_order_and_forgets(repo):
+    r, ids, blobs = repo
+    p = Pipeline(CatFile(r.path), max_bytes=10 << 20, budget=64)  # a tiny budget: few in flight
+    try:
+        for i, name in enumerate(["small", "empty", "newlines", "big", "small"]):
+            p.request(ids[name], len(blobs[name]), tag=i)
+        p.request(ABSENT, 10, tag=5)
+        p.flush()
+        assert bytes(p.take(ids["newlines"])) == b"\n\n\n"  # answers before it are kept
+        assert bytes(p.take(ids["small"])) == b"x = 1\n"
+        assert p.take(ids["small"]) is None  # taken already: the caller reads it elsewhere
+        p.forget_through(1)  # "empty" (tag 1) will not be taken
+        assert not p.has(ids["empty"])
+        assert p.take(ABSENT) is None
+        assert bytes(p.take(ids["big"])) == blobs["big"]
+        assert p.take(ids["tree"]) is None  # never requested
+        assert not p.tags and not p.answers and not p.sent
+    finally:
+        p.close()
+
+
+def test_pipeline_after_git_died_answers_none_then_recovers(repo):
+    r, ids, blobs = repo
+    p = Pipeline(CatFile(r.path), max_bytes=10 << 20)
+    try:
+        p.request(ids["small"], 6)
+        p.request(ids["newlines"], 3)
+        p.flush()
+        p.catfile.proc.kill()
+        p.catfile.proc.wait()
+        assert p.take(ids["small"]) is None and p.take(ids["newlines"]) is None
+        p.request(ids["big"], len(blobs["big"]))
+        p.flush()
+        assert bytes(p.take(ids["big"])) == blobs["big"]  # a new git answers
+    finally:
+        p.close()

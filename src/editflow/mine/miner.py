@@ -20,9 +20,9 @@ import pyarrow.parquet as pq
 
 from editflow.atomic import atomic_path
 from editflow.mine import worker
+from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import first_parent_history
-from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
 from editflow.mine.pydiff import PyDiffFeed
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
