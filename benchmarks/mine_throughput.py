@@ -310,24 +310,31 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "cpu_seconds": round(cpu(
 def _tree_rss(pid: int) -> tuple[int, int]:
     """(sum, max) of the resident memory of a process and its descendants.
 
-    A child caught between fork and exec (e.g. while git cat-file is being started) still
-    shows its parent's command line and resident size, pages it shares with the parent:
-    counting it would add the parent's memory twice, so it is left out until it execs."""
-    import psutil
-
-    try:
-        p = psutil.Process(pid)
-        procs = [p] + p.children(recursive=True)
-    except psutil.Error:
-        return 0, 0
-    sizes = []
-    for q in procs:
+    Read from /proc (children lists and statm): ~0.25 ms a sample, where psutil's scan of
+    every process took 1.6 ms — the sampler runs beside the measured miner on the same two
+    cores, so it must cost next to nothing. A child caught between fork and exec (e.g. while
+    git cat-file is being started) still shows its parent's command line and resident size,
+    pages it shares with the parent: counting it would add the parent's memory twice, so it
+    is left out until it execs."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    sizes: list[int] = []
+    todo: list[tuple[int, bytes | None]] = [(pid, None)]
+    while todo:
+        p, parent_cmd = todo.pop()
         try:
-            if q.pid != pid and q.cmdline() == q.parent().cmdline():
-                continue
-            sizes.append(q.memory_info().rss)
-        except (psutil.Error, AttributeError):
-            pass
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{p}/statm", "rb") as f:
+                rss = int(f.read().split()[1]) * page
+            kids = []
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children", "rb") as f:
+                    kids += [int(k) for k in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            continue  # exited meanwhile
+        if parent_cmd is None or cmd != parent_cmd:
+            sizes.append(rss)
+        todo += [(k, cmd) for k in kids]
     return sum(sizes), max(sizes, default=0)
 
 

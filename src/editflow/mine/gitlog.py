@@ -43,7 +43,7 @@ class GitLogStream(Generic[T]):
     (oldest first), and `take` is called in that order (skipping commits is fine)."""
 
     def __init__(self, command: list[str], delimiter: bytes,
-                 parse: Callable[[bytes], tuple[str, T]], what: str) -> None:
+                 parse: Callable[[bytes], tuple[str, T]], what: str, niceness: int = 0) -> None:
         self._pos: dict[str, int] = {}
         self._delimiter = delimiter
         self._parse = parse
@@ -61,6 +61,11 @@ class GitLogStream(Generic[T]):
         except BaseException:
             self._stderr.close()
             raise
+        if niceness:  # a feed whose answers are optional yields the CPU to the ones waited for
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._proc.pid, niceness)
+            except (AttributeError, OSError):
+                pass
         self._fd = self._proc.stdout.fileno()
         os.set_blocking(self._fd, False)
         try:
