@@ -1,5 +1,5 @@
 """git beside the miner (gitlog.py): `.py` line diffs from `git log -p` (pydiff.py) and
-rename pairs (renames.py), read commit by commit.
+each commit's changes (changes.py), read commit by commit.
 
 git's numbers must be libgit2's exactly (diffstat.py is the oracle): the miner takes
 git's where git got there first and diffs the rest itself, so any difference would make
