@@ -209,3 +209,13 @@ def test_a_rewritten_history_gets_git_over_its_whole_length(tmp_path):
     assert _shape(rows, c1) == [("added", None, "a/low2.py"), ("deleted", "a/low.py", "a/low.py")]  # git's call
     mine(str(path), tmp_path / "fresh.parquet", tmp_path / "fresh.s.parquet", SETTINGS, head_sha=c1)
     assert out.read_bytes() == (tmp_path / "fresh.parquet").read_bytes()
+
+
+def test_an_up_to_date_rerun_starts_no_git(repo, tmp_path, monkeypatch):
+    path, _ = repo
+    _mine(path, tmp_path)
+    started = []
+    real = miner.GitFeeds.start
+    monkeypatch.setattr(miner.GitFeeds, "start", staticmethod(lambda *a: started.append(a) or real(*a)))
+    report = mine(str(path), tmp_path / "e.parquet", tmp_path / "s.parquet", SETTINGS)
+    assert report.up_to_date and started == []

@@ -188,7 +188,10 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
         return MineReport(None, 0, 0, 0, {"empty_repository": 1})
 
     prev = _previous(out, skips_out, fp)
-    git = GitFeeds.start(repo, head, prev.head if prev else None, settings)
+    # git starts before the walk of the history, unless the output is already at this head
+    # (a rerun with nothing new: the common case of a crawl run again)
+    git = None if prev is not None and prev.head == head else GitFeeds.start(
+        repo, head, prev.head if prev else None, settings)
     try:
         return _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress,
                              partial, chunk_commits, min_parallel, reader)
@@ -221,10 +224,11 @@ def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, 
     if partial:
         _prefetch(repo, new, settings)
     restarted = None
-    if git is not None and git.since != (prev.head if start else None):
-        # the previous output turned out not to be a prefix of this history: git must
-        # cover the whole of it (rare: a rewritten history)
-        git = restarted = GitFeeds.start(repo, head, None, settings)
+    since = prev.head if start else None
+    if git is None or git.since != since:
+        # not started (the head looked up to date), or the previous output turned out not
+        # to be a prefix of this history (rare: a rewritten one): git covers what is mined
+        git = restarted = GitFeeds.start(repo, head, since, settings)
     try:
         if git is not None:
             git.expect(new)
