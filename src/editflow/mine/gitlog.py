@@ -116,9 +116,11 @@ class GitLogStream(Generic[T]):
 
     def _note_started(self) -> None:
         """git printing a commit's id means it is done with every commit before it."""
-        head = self._pending[0][:40] if self._pending else b""
-        if len(head) < 40 and len(self._pending) > 1:
-            head = b"".join(self._pending)[:40]
+        head = b""
+        for piece in self._pending:  # the first 40 bytes, without joining a large commit
+            head += piece[:40 - len(head)]
+            if len(head) == 40:
+                break
         pos = self._pos.get(head.decode("ascii", "replace")) if len(head) == 40 else None
         if pos is not None and pos > self._started:
             self._started = pos
