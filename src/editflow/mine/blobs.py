@@ -10,10 +10,11 @@ large delta-compressed notebooks through pygit2 re-inflates the chain for every 
 (measured 7x slower than git on a notebook-heavy pack). With `reader: auto` (the default),
 when the `git` command exists each worker keeps ONE long-lived `git cat-file --batch`
 process for every notebook and for .py blobs >= CATFILE_MIN_BYTES (`reader: git-cat-file`:
-for every blob), read ahead
-in a thread (catfile.py: the caller `plan`s the blobs of the next commits); pygit2 still
-decides existence first (so a partial clone never triggers git's lazy network fetch) and
-reads anything cat-file cannot deliver, which then yields the precise missing/corrupt skip.
+for every blob), read ahead in a thread (catfile.Prefetcher: the caller `plan`s the blobs
+of the next commits), and a second one for the small .py blobs, pipelined without a
+thread (catfile.Pipeline). pygit2 still decides existence first (so a partial clone never
+triggers git's lazy network fetch) and reads anything git cannot deliver, which then
+yields the precise missing/corrupt skip.
 
 Decoding: UTF-8; UTF-8 with a BOM (the BOM is dropped); for `.py` files a PEP 263 coding
 declaration (`# -*- coding: latin-1 -*-`) is honoured, as Python itself would; anything
@@ -34,9 +35,10 @@ from editflow.mine.catfile import CatFile, Pipeline, Prefetcher
 from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
-# Below this, pygit2 reads a .py file faster than a cat-file round trip. Notebooks always go
-# to git: even small ones come in long delta chains that git inflates on the other core,
-# read ahead (measured: -0.15 to -0.3 s on three notebook histories; .py +0.15 s).
+# Below this, a .py file goes through the thread-less pipeline: a round trip through the
+# read-ahead thread cost more than libgit2's own read (fastcore: 0.38 vs 0.34 s). Notebooks
+# always go to the thread: even small ones come in long delta chains that git inflates on
+# the other core, read ahead (measured: -0.15 to -0.3 s on three notebook histories).
 CATFILE_MIN_BYTES = 256 << 10
 BINARY_SNIFF = 8000  # git's own heuristic: a NUL byte in the first 8000 bytes means binary
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
