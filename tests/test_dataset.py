@@ -15,7 +15,8 @@ from editflow.dataset.build import build_dataset as _build
 from editflow.dataset.dedup import shingles
 from editflow.dataset.filters import FUNNEL_STEPS
 from editflow.dataset.synthetic import edit_row, edits_table
-from editflow.dataset.views import build_views, changed_text
+from editflow import tasks
+from editflow.tasks.base import changed_lines_text
 
 SPLITS = ("train", "val", "test")
 T0 = 1_600_000_000
@@ -190,9 +191,8 @@ def test_forks_and_near_copies_never_straddle_splits(tmp_path):
     # no exact or near duplicate pair (on the changed code) across splits
     for task in ("nb-cell", "py-file"):
         rs = [r for r in kept if r["task"] == task]
-        view = pa.table({"task": [task] * len(rs), "old_code": [r["prompt_fields"]["old_code"] for r in rs],
-                         "target": [r["target"] for r in rs]})
-        texts = changed_text(view)
+        texts = [r["source"] + "\n" + r["reference"] if task == "nb-cell"
+                 else changed_lines_text(r["source"], r["reference"]) for r in rs]
         for i in range(len(rs)):
             for j in range(i + 1, len(rs)):
                 if rs[i]["split"] != rs[j]["split"]:
@@ -310,7 +310,7 @@ def test_cli_with_settings_and_bad_input(tmp_path, capsys):
 
 def test_views_of_fixture_are_what_the_test_assumes():
     rows, _ = filter_fixture()
-    v = build_views(edits_table(rows), ("nb-file", "nb-cell", "py-file"))
+    v = {t: tasks.get(t).build_view(edits_table(rows)) for t in ("nb-file", "nb-cell", "py-file")}
     assert v["nb-file"].num_rows == 14 and v["py-file"].num_rows == 3
 
 

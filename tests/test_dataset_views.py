@@ -10,7 +10,13 @@ from editflow.dataset import dedup as dd
 from editflow.dataset import split as sp
 from editflow.dataset.synthetic import edit_row, edits_table
 from editflow.dataset.tokens import HFCounter, WhitespaceCounter, make_counter, render_prompts, render_targets
-from editflow.dataset.views import build_views, changed_text, render_cells_array, select_cells
+from editflow import tasks
+from editflow.tasks._cells import render_cells_array, select_cells
+from editflow.tasks.base import changed_lines_text
+
+
+def build_views(edits, names):
+    return {t: tasks.get(t).build_view(edits) for t in names}
 
 
 def test_render_cells_array_matches_render_cells():
@@ -59,7 +65,12 @@ def test_py_file_view_and_kinds():
     assert [views[t].num_rows for t in ("nb-file", "nb-cell", "py-file")] == [1, 1, 1]
     assert views["py-file"].to_pylist()[0]["old_code"] == "x = 1\n"
     assert views["py-file"].to_pylist()[0]["changed_cells"] is None
-    assert changed_text(views["py-file"]) == ["x = 1\nx = 2"]
+    row = views["py-file"].to_pylist()[0]
+    assert (row["source"], row["reference"]) == ("x = 1\n", "x = 2\n")
+    assert row["dedup_text"] is None     # computed for kept rows only, from source -> reference
+    assert changed_lines_text(row["source"], row["reference"]) == "x = 1\nx = 2"
+    nb_rows = [views[t].to_pylist()[0] for t in ("nb-file", "nb-cell")]
+    assert nb_rows[0]["dedup_text"] == nb_rows[1]["dedup_text"]   # one signature per notebook edit
 
 
 @pytest.mark.parametrize("task", ["nb-file", "nb-cell", "py-file"])

@@ -1,22 +1,28 @@
 """Prompt templates shared by training and inference (one source of truth).
 
-Templates are YAML files in editflow/templates/; this module only fills them in. A model
-fine-tuned on `render_prompt(...) + render_target(...)` sees at inference exactly the text
-`render_prompt(...)` it was trained on.
+Templates are YAML files (editflow/templates/NAME.yaml, or a path a task names); this module
+only fills them in. A model fine-tuned on `render_prompt(...) + render_target(...)` sees at
+inference exactly the text `render_prompt(...)` it was trained on.
+
+Besides {message} and {old_code}, a template's text may use per-task words ({artifact},
+{format}, {code_label}, ...); each task supplies them in its TaskSpec.labels. Loading a
+template checks every registered task that uses it: a missing word is an error naming the
+task, never blank text in a prompt.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping, Sequence
+from pathlib import Path
+from typing import Sequence
 
 import yaml
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
-TEMPLATE_NAMES = ("base", "finetuned")
+FIELDS = ("message", "old_code")
 
 
 @dataclass(frozen=True)
@@ -34,25 +40,62 @@ class Template:
     instruction: str
     end: str
     stop: tuple[str, ...]
-    per_task: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    labels: tuple[str, ...] = ()   # the per-task words the text uses
 
     def _fill(self, text: str, task: str, **values: str) -> str:
-        names = {k: v.get(task, "") for k, v in self.per_task.items()}
-        table = {**names, **values}
+        from editflow import tasks
+
+        table = {**tasks.get(task).labels, **values}
         # One pass over the template (not str.format): code is full of braces, and a commit
         # message that contains "{old_code}" must stay text.
         return _PLACEHOLDER.sub(lambda m: table.get(m.group(1), m.group(0)), text)
 
 
+class TemplateError(ValueError):
+    """A template file is missing or does not serve a task that uses it."""
+
+
+def _read(name: str) -> tuple[str, str]:
+    """(display name, YAML text) of a built-in template name or a path to a YAML file."""
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.exists():
+            raise TemplateError(f"prompt template file {name} not found")
+        return path.stem, path.read_text("utf-8")
+    res = resources.files("editflow.templates").joinpath(f"{name}.yaml")
+    if not res.is_file():
+        known = sorted(p.name[:-5] for p in resources.files("editflow.templates").iterdir()
+                       if p.name.endswith(".yaml"))
+        raise TemplateError(f"unknown prompt template {name!r}; built-in templates: {', '.join(known)}")
+    return name, res.read_text("utf-8")
+
+
 @lru_cache(maxsize=None)
 def load_template(name: str) -> Template:
-    if name not in TEMPLATE_NAMES:
-        raise ValueError(f"unknown prompt template {name!r}; choose one of {TEMPLATE_NAMES}")
-    raw = yaml.safe_load(resources.files("editflow.templates").joinpath(f"{name}.yaml").read_text("utf-8"))
-    per_task = {"artifact": raw.get("artifacts", {}), "format": raw.get("formats", {}),
-                "code_label": raw.get("code_labels", {})}
-    return Template(name=name, system=raw.get("system") or "", instruction=raw["instruction"],
-                    end=raw["end"], stop=tuple(raw["stop"]), per_task=per_task)
+    """A template by built-in name or path, checked against every task that uses it."""
+    from editflow import tasks
+
+    display, text = _read(name)
+    raw = yaml.safe_load(text)
+    words = sorted({m for part in (raw.get("system") or "", raw["instruction"])
+                    for m in _PLACEHOLDER.findall(part)} - set(FIELDS))
+    template = Template(name=display, system=raw.get("system") or "", instruction=raw["instruction"],
+                        end=raw["end"], stop=tuple(raw["stop"]), labels=tuple(words))
+    for spec in tasks.specs().values():
+        if name in spec.templates:
+            missing = [w for w in words if w not in spec.labels]
+            if missing:
+                raise TemplateError(f"prompt template {name!r} uses {missing} but task {spec.name!r} "
+                                    f"does not define them: add them to its TaskSpec.labels")
+    return template
+
+
+def task_template(task: str, finetuned: bool) -> Template:
+    """The template a task's base-model (k-shot) or fine-tuned prompts use."""
+    from editflow import tasks
+
+    base, tuned = tasks.get(task).templates
+    return load_template(tuned if finetuned else base)
 
 
 def render_prompt(template: Template, task: str, query: Exemplar,

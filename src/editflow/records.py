@@ -11,7 +11,7 @@ import pyarrow as pa
 
 CHANGE_TYPES = ("added", "deleted", "modified", "renamed")
 KINDS = ("notebook", "python")
-TASKS = ("nb-file", "nb-cell", "py-file")
+# Task names are not listed here: they come from the task registry (editflow.tasks.names()).
 SPLITS = ("train", "val", "test")
 
 CELL_OP = pa.struct([
@@ -75,7 +75,11 @@ REPO_SCHEMA = pa.schema([
 
 PROMPT_FIELDS = pa.struct([("message", pa.string()), ("old_code", pa.string())])
 
-# One row per example of a task view; every split file has these columns.
+# One row per example of a task view; every split file has these columns. An edit may give
+# several examples (example_id is unique per example); edit_id is the leakage key: all
+# examples of one edit are in one split. `source` / `reference` are the plain code before and
+# after the edit, beside `target` (what the model outputs, possibly an encoded edit), so every
+# task is scored on code (editflow.tasks: decode(target, source) == reference).
 EXAMPLE_SCHEMA = pa.schema([
     ("example_id", pa.string()),
     ("edit_id", pa.string()),
@@ -88,6 +92,9 @@ EXAMPLE_SCHEMA = pa.schema([
     ("path", pa.string()),
     ("license", pa.string()),
     ("commit_time", pa.int64()),
+    ("source", pa.string()),
+    ("reference", pa.string()),
+    ("meta", pa.string()),            # task-specific extras as JSON; null when the task has none
 ])
 
 
@@ -106,13 +113,15 @@ PREDICTION_SCHEMA = pa.schema([
     ("prompt", pa.string()),
     ("raw_output", pa.string()),
     ("prediction", pa.string()),
-    ("reference", pa.string()),
+    ("reference", pa.string()),       # the example's post-edit code (= target for code tasks)
     ("prompt_tokens", pa.int32()),
     ("output_tokens", pa.int32()),
     ("truncated", pa.bool_()),
     ("generation", pa.string()),
     ("sample", pa.int32()),
     ("finish_reason", pa.string()),
+    ("source", pa.string()),          # the example's pre-edit code (the "copy input" prediction)
+    ("target", pa.string()),          # the example's target (what the model was asked to output)
 ])
 
 

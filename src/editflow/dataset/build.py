@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from editflow import records
+from editflow import records, tasks
 from editflow.atomic import atomic_path
 from editflow.dataset import dedup as dd
 from editflow.dataset import split as sp
 from editflow.dataset.filters import DEDUP_STEPS, FILTER_STEPS, FilterConfig, cheap_removals, first_removal
 from editflow.dataset.tokens import TokenCounter, make_counter, render_prompts, render_targets
-from editflow.dataset.views import TASK_KIND, build_views, changed_text
+from editflow.tasks.base import changed_lines_text
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,14 @@ TMP_DIR = ".build-tmp"
 CANDIDATE_SCHEMA = pa.schema([
     ("example_id", pa.string()), ("edit_id", pa.string()), ("task", pa.string()),
     ("message", pa.string()), ("old_code", pa.string()), ("target", pa.string()),
+    ("source", pa.string()), ("reference", pa.string()), ("meta", pa.string()),
     ("repo", pa.string()), ("commit", pa.string()), ("path", pa.string()),
     ("license", pa.string()), ("commit_time", pa.int64()), ("kind", pa.string()),
     ("changed_lines", pa.int64()), ("hunks", pa.int64()), ("changed_cells", pa.int64()),
     ("prompt_tokens", pa.int64()), ("target_tokens", pa.int64()),
     ("content_hash", pa.binary(16)), ("sig_row", pa.int64()),
 ])
-TEXT_COLUMNS = ("message", "old_code", "target")
+TEXT_COLUMNS = ("message", "old_code", "target", "source", "reference", "meta")
 META_COLUMNS = [n for n in CANDIDATE_SCHEMA.names if n not in TEXT_COLUMNS]
 
 
@@ -68,7 +69,7 @@ class BuildSettings:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "BuildSettings":
-        return cls(tasks=tuple(t for t in records.TASKS if t in section.get("tasks", records.TASKS)),
+        return cls(tasks=tuple(t for t in tasks.names() if t in section["tasks"]),
                    filters=FilterConfig.from_section(section.get("filters", {})),
                    dedup=dd.DedupConfig.from_section(section.get("dedup", {})),
                    split=sp.SplitConfig.from_section(section.get("split", {})))
@@ -153,8 +154,10 @@ def count_skips(paths: Sequence[Path]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def _example_ids(edit_ids: pa.Array, task: str) -> pa.Array:
-    return pa.array([records.stable_id(e, task) for e in edit_ids.to_pylist()], pa.string())
+def _example_ids(edit_ids: pa.Array, keys: pa.Array, task: str) -> pa.Array:
+    """stable_id(edit, task), plus the example's key when a task makes several per edit."""
+    return pa.array([records.stable_id(e, task, k) if k else records.stable_id(e, task)
+                     for e, k in zip(edit_ids.to_pylist(), keys.to_pylist())], pa.string())
 
 
 def filter_view(view: pa.Table, task: str, fcfg: FilterConfig,
@@ -163,7 +166,7 @@ def filter_view(view: pa.Table, task: str, fcfg: FilterConfig,
 
     Tokens are counted only for rows the cheaper filters keep (counting is the slow part)."""
     n = view.num_rows
-    masks = cheap_removals(view, fcfg)
+    masks = cheap_removals(view, fcfg, tasks.get(task).dt_filter_switch)
     alive, _ = first_removal(masks, n)
     tokens = np.zeros((2, n), dtype=np.int64)
     idx = np.flatnonzero(alive)
@@ -177,17 +180,49 @@ def filter_view(view: pa.Table, task: str, fcfg: FilterConfig,
     return keep, counts, tokens
 
 
-def sign_edits(view: pa.Table, keep: np.ndarray, cfg: dd.DedupConfig, sig_fh, first_row: int) -> np.ndarray:
-    """MinHash the changed code of the kept rows; append signatures to `sig_fh`.
+def dedup_texts(view: pa.Table) -> list[str]:
+    """Each row's near-duplicate text: the view's own, else the changed lines of source -> reference."""
+    given = view["dedup_text"].to_pylist()
+    if all(t is not None for t in given):
+        return given
+    sources, refs = view["source"].to_pylist(), view["reference"].to_pylist()
+    return [t if t is not None else changed_lines_text(s or "", r or "")
+            for t, s, r in zip(given, sources, refs)]
 
-    Returns each row's signature row number (-1: not kept, or no shingle to hash)."""
-    rows = np.full(view.num_rows, -1, dtype=np.int64)
-    idx = np.flatnonzero(keep)
-    if len(idx):
-        sig, valid = dd.signatures(changed_text(view.take(pa.array(idx))), cfg)
-        sig_fh.write(np.ascontiguousarray(sig[valid]).tobytes())
-        rows[idx[valid]] = first_row + np.arange(int(valid.sum()))
-    return rows
+
+def sign_views(views: dict[str, pa.Table], kept: dict[str, np.ndarray], cfg: dd.DedupConfig,
+               sig_fh, first_row: int) -> tuple[dict[str, np.ndarray], int]:
+    """MinHash each kept row's dedup text; append the signatures to `sig_fh`.
+
+    Rows of one edit with the same text (e.g. both notebook tasks) share one signature, so
+    near-duplicate clusters are clusters of edits, whatever the number of tasks. Returns each
+    row's signature row number per task (-1: not kept, or no shingle to hash) and the number
+    of signatures written."""
+    out = {t: np.full(v.num_rows, -1, dtype=np.int64) for t, v in views.items()}
+    slot: dict[tuple[str, str], int] = {}
+    texts: list[str] = []
+    where: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for task, view in views.items():
+        idx = np.flatnonzero(kept[task])
+        if not len(idx):
+            continue
+        sub = view.take(pa.array(idx))
+        ids = []
+        for key in zip(sub["edit_id"].to_pylist(), dedup_texts(sub)):
+            if key not in slot:
+                slot[key] = len(texts)
+                texts.append(key[1])
+            ids.append(slot[key])
+        where.append((task, idx, np.asarray(ids, dtype=np.int64)))
+    if not texts:
+        return out, 0
+    sig, valid = dd.signatures(texts, cfg)
+    sig_fh.write(np.ascontiguousarray(sig[valid]).tobytes())
+    number = np.full(len(texts), -1, dtype=np.int64)
+    number[valid] = first_row + np.arange(int(valid.sum()))
+    for task, idx, ids in where:
+        out[task][idx] = number[ids]
+    return out, int(valid.sum())
 
 
 def candidate_table(view: pa.Table, task: str, idx: np.ndarray, tokens: np.ndarray,
@@ -195,8 +230,8 @@ def candidate_table(view: pa.Table, task: str, idx: np.ndarray, tokens: np.ndarr
     """The surviving rows of a view as CANDIDATE_SCHEMA (text plus what dedup/split/stats need)."""
     sub = view.take(pa.array(idx))
     cols = {
-        "example_id": _example_ids(sub["edit_id"], task),
-        "kind": pa.array([TASK_KIND[task]] * len(idx), pa.string()),
+        "example_id": _example_ids(sub["edit_id"], sub["example_key"], task),
+        "kind": pa.array([tasks.get(task).reads] * len(idx), pa.string()),
         "prompt_tokens": pa.array(tokens[0][idx]), "target_tokens": pa.array(tokens[1][idx]),
         "content_hash": dd.content_hashes(sub["old_code"], sub["target"]),
         "sig_row": pa.array(sig_rows[idx]),
@@ -220,7 +255,7 @@ def pass1(paths: Sequence[Path], settings: BuildSettings, counter: TokenCounter,
             state.repos.update(pc.unique(edits["repo"]).to_pylist())
             state.commits.update(pc.unique(pc.binary_join_element_wise(
                 edits["repo"], edits["commit"], "\x00")).to_pylist())
-            views = build_views(edits, ("nb-file", "nb-cell", "py-file"))
+            views = {task: tasks.get(task).build_view(edits) for task in settings.tasks}
             kept: dict[str, tuple[np.ndarray, np.ndarray]] = {}
             for task in settings.tasks:
                 keep, counts, tokens = filter_view(views[task], task, settings.filters, counter)
@@ -228,22 +263,14 @@ def pass1(paths: Sequence[Path], settings: BuildSettings, counter: TokenCounter,
                 for step, c in counts.items():
                     state.removed[task][step] += c
                 kept[task] = (keep, tokens)
-            # one signature per edit kept by at least one task; the views of one kind share rows
-            sig_rows: dict[str, np.ndarray] = {}
-            for kind, sig_task in (("notebook", "nb-cell"), ("python", "py-file")):
-                any_keep = np.zeros(views[sig_task].num_rows, dtype=bool)
-                for t in settings.tasks:
-                    if TASK_KIND[t] == kind:
-                        any_keep |= kept[t][0]
-                if not settings.dedup.near:
-                    any_keep[:] = False
-                sig_rows[kind] = sign_edits(views[sig_task], any_keep, settings.dedup, sig_fh, state.n_sig)
-                state.n_sig += int((sig_rows[kind] >= 0).sum())
+            to_sign = {t: kept[t][0] if settings.dedup.near else np.zeros(views[t].num_rows, bool) for t in views}
+            sig_rows, n_signed = sign_views(views, to_sign, settings.dedup, sig_fh, state.n_sig)
+            state.n_sig += n_signed
             for task in settings.tasks:
                 keep, tokens = kept[task]
                 idx = np.flatnonzero(keep)
                 if len(idx):
-                    writer.write_table(candidate_table(views[task], task, idx, tokens, sig_rows[TASK_KIND[task]]))
+                    writer.write_table(candidate_table(views[task], task, idx, tokens, sig_rows[task]))
     finally:
         writer.close()
         sig_fh.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from editflow import tasks as registry
 from editflow.atomic import write_text
 from editflow.dataset.filters import FUNNEL_STEPS
 from editflow.dataset.split import SPLIT_NAMES
@@ -17,7 +18,7 @@ STEP_TEXT = {
     "change_type": "change type not kept (`filters.change_types`)",
     "message_words": "commit message shorter than `filters.min_message_words` words",
     "no_code_change": "no change in code (outputs- or markdown-only notebook edits)",
-    "empty_target": "empty target (e.g. an nb-cell edit that only deletes cells)",
+    "empty_target": "empty target (e.g. a notebook edit that only deletes cells)",
     "dt_filter": "DT-filtering: changed lines > `max_changed_lines` or hunks > `max_hunks`",
     "license": "license not in `filters.licenses`",
     "max_tokens": "prompt + target tokens > `filters.max_tokens`",
@@ -50,18 +51,15 @@ def render_card(stats: dict[str, Any]) -> str:
             f"{inp['edits']} file edits ({', '.join(f'{k}: {v}' for k, v in inp['by_kind'].items()) or 'none'}). "
             f"Files: `train.parquet`, `val.parquet`, `test.parquet` (columns of "
             "`editflow.records.EXAMPLE_SCHEMA`: example_id, edit_id, task, split, prompt_fields "
-            "{message, old_code}, target, repo, commit, path, license, commit_time), `stats.json`, `plots/`.", "",
+            "{message, old_code}, target, repo, commit, path, license, commit_time, source, "
+            "reference, meta), `stats.json`, `plots/`. `target` is what a model outputs; `source` "
+            "and `reference` are the plain code before and after the edit.", "",
             "Rows are sorted by (task, repo, commit_time, commit, path, example_id); every split "
             "file holds all tasks (filter on `task`).", "",
-            "## Tasks", "",
-            "- **nb-file** (ipynb-edit whole file): commit message + all old code cells -> all new code cells.",
-            "- **nb-cell** (ipynb-edit cell only): commit message + the old cells named by the edit's "
-            "`cell_ops` -> the new cells they name. For each op in order the old side contributes "
-            "`old_cells[i1:i2]` and the new side `new_cells[j1:j2]`; the selections of all ops are "
-            "concatenated in op order. An insert contributes no old cell (an insert-only edit has an "
-            "empty `old_code`); a delete contributes no new cell (a delete-only edit has an empty "
-            "target and is removed by the `empty_target` filter).",
-            "- **py-file**: commit message + the old `.py` file -> the new file.", "",
+            "## Tasks", ""]
+    out += [spec.card or f"- **{name}**: {spec.description}"
+            for name, spec in registry.specs().items() if name in tasks]
+    out += ["",
             "Cells are rendered with `editflow.cells.render_cells` (`# %%` before each cell, a blank "
             "line between cells). Prompts are not stored: train and infer render them from "
             "`prompt_fields` with the templates in `editflow/templates/`.", "",

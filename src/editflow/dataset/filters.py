@@ -9,7 +9,8 @@ token counting last because it is the expensive one):
 3. no_code_change   old and new code are identical (notebooks: outputs- or markdown-only edits)
 4. empty_target     nothing to generate (an nb-cell edit that only deletes cells)
 5. dt_filter        changed lines > `max_changed_lines` or hunks > `max_hunks` (OpenCodeEdit's
-                    DT-filtering; not applied to nb-file unless `dt_filter_nb_file`)
+                    DT-filtering; a task may make it conditional on a flag: nb-file's is
+                    `dt_filter_nb_file`)
 6. license          license not in the `licenses` allow-list (null list: keep all)
 7. max_tokens       prompt + target tokens (rendered fine-tuned template) > `max_tokens`
 """
@@ -54,11 +55,13 @@ def _mask(arr) -> np.ndarray:
     return np.asarray(pc.fill_null(arr, False), dtype=bool)
 
 
-def cheap_removals(view: pa.Table, cfg: FilterConfig) -> dict[str, np.ndarray]:
-    """For filters 1-6: a boolean 'this filter would remove the row' mask per step."""
+def cheap_removals(view: pa.Table, cfg: FilterConfig, dt_switch: str | None = None) -> dict[str, np.ndarray]:
+    """For filters 1-6: a boolean 'this filter would remove the row' mask per step.
+
+    `dt_switch` (the task's TaskSpec.dt_filter_switch) names a FilterConfig flag that must be
+    true for the DT filter to apply to this task; None applies it always."""
     n = view.num_rows
     none = np.zeros(n, dtype=bool)
-    task = view["task"][0].as_py() if n else ""
     out: dict[str, np.ndarray] = {}
     out["change_type"] = ~_mask(pc.is_in(view["change_type"], pa.array(list(cfg.change_types), pa.string())))
     if cfg.min_message_words is not None:
@@ -69,7 +72,7 @@ def cheap_removals(view: pa.Table, cfg: FilterConfig) -> dict[str, np.ndarray]:
     out["no_code_change"] = ~_mask(view["code_changed"]) if cfg.require_code_change else none
     out["empty_target"] = (np.asarray(pc.equal(pc.utf8_length(view["target"]), 0), dtype=bool)
                            if cfg.drop_empty_target else none)
-    if task != "nb-file" or cfg.dt_filter_nb_file:
+    if dt_switch is None or getattr(cfg, dt_switch):
         dt = none.copy()
         if cfg.max_changed_lines is not None:
             dt |= np.asarray(view["changed_lines"], dtype=np.int64) > cfg.max_changed_lines

@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from editflow import tasks
 from editflow.atomic import atomic_path, write_json
 from editflow.dataset.filters import FUNNEL_STEPS
 from editflow.dataset.split import SPLIT_NAMES
@@ -43,7 +44,7 @@ def kept_columns(meta: pa.Table, dec) -> dict[str, np.ndarray]:
     kept = np.flatnonzero(dec.keep)
     cols = {c: meta[c].to_numpy(zero_copy_only=False)[kept]
             for c in ("example_id", "edit_id", "task", "repo", "commit")}
-    for c in METRICS:  # null (py-file changed_cells) -> -1, dropped from the distributions
+    for c in METRICS:  # null (changed_cells of tasks without cells) -> -1, dropped from the distributions
         cols[c] = np.asarray(pc.fill_null(meta[c], -1), dtype=np.int64)[kept]
     cols["split"] = dec.split[kept]
     return cols
@@ -77,7 +78,7 @@ def compute_stats(meta: pa.Table, dec, p1, settings, section: dict[str, Any], sk
         splits[name] = entry
 
     dist = {t: {m: _summary(k[m][(k["task"] == t) & (k[m] >= 0)])
-                for m in METRICS if not (m == "changed_cells" and t == "py-file")}
+                for m in METRICS if m != "changed_cells" or tasks.get(t).reads == "notebook"}
             for t in settings.tasks}
 
     repo_counts = Counter(k["repo"].tolist())

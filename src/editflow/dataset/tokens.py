@@ -1,7 +1,7 @@
 """Token counts of the rendered training text (prompt and target), for the max_tokens filter.
 
 What is counted is what training sees: the prompt rendered with the fine-tuned template
-(editflow.prompts, template "finetuned") and the target followed by the template's end
+(editflow.prompts.task_template(task, finetuned=True)) and the target followed by the template's end
 marker. Rendering is vectorised: the template is filled once per task with sentinels and
 split into literal pieces, then pyarrow concatenates pieces and columns for a whole batch
 (a test checks the result equals prompts.render_prompt row by row).
@@ -24,14 +24,13 @@ from editflow import prompts
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = "finetuned"
 _MSG, _CODE = "\x00EDITFLOW_MESSAGE\x00", "\x00EDITFLOW_OLD_CODE\x00"
 
 
 @lru_cache(maxsize=None)
-def _pieces(task: str, template_name: str = TEMPLATE) -> tuple[list[str], list[str], str]:
+def _pieces(task: str) -> tuple[list[str], list[str], str]:
     """(literal pieces, the column placed after each piece but the last, end marker)."""
-    template = prompts.load_template(template_name)
+    template = prompts.task_template(task, finetuned=True)
     text = prompts.render_prompt(template, task, prompts.Exemplar(message=_MSG, old_code=_CODE))
     literals: list[str] = []
     slots: list[str] = []

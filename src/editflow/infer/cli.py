@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--adapter", help="LoRA adapter directory (PEFT); switches to the fine-tuned template")
     parser.add_argument("--checkpoint", help="base | run{k}, recorded in the output "
                         "(default: base, or the run{k} part of --adapter's path)")
-    parser.add_argument("--task", required=True, choices=["nb-file", "nb-cell", "py-file"])
+    from editflow import tasks
+
+    parser.add_argument("--task", required=True, choices=tasks.names(),
+                        help="a registered task (`editflow tasks` lists them)")
     parser.add_argument("--shots", type=int, required=True, help="k exemplars from the train split (0: zero-shot)")
     parser.add_argument("--dataset", default="results/dataset", help="directory with train/test.parquet (default: %(default)s)")
     parser.add_argument("--out", help="predictions file (default: "
@@ -136,9 +139,9 @@ def run(args: argparse.Namespace) -> int:
 
 def make_backend(spec, settings, device: str | None = None):
     """The generation backend named by infer.backend; vllm is imported only here, when chosen."""
-    from editflow.prompts import load_template
+    from editflow.prompts import task_template
 
-    stop = load_template("finetuned" if spec.adapter else "base").stop
+    stop = task_template(spec.task, finetuned=bool(spec.adapter)).stop
     gen = dict(do_sample=settings.do_sample, temperature=settings.temperature, top_p=settings.top_p,
                n_samples=settings.n_samples)
     tokenizer_path = _adapter_tokenizer(spec.adapter)

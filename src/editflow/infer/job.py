@@ -21,7 +21,7 @@ from editflow.infer.postprocess import clean_output
 from editflow.infer.resume import PartStore, fingerprint, weights_signature
 from editflow.infer.schema import to_table
 from editflow.infer.settings import InferSettings, generation_json
-from editflow.prompts import Template, load_template, render_prompt
+from editflow.prompts import Template, render_prompt, task_template
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
 
     `on_batch(i)` is called after batch i is safely on disk (tests inject failures there).
     """
-    template = load_template("finetuned" if spec.adapter else "base")
+    template = task_template(spec.task, finetuned=bool(spec.adapter))
     examples = test_examples(spec.dataset, spec.task, settings.max_test_examples)
     if not examples:
         log.warning("%s/test.parquet has no %s examples: writing an empty predictions file", spec.dataset, spec.task)

@@ -33,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quantization", choices=["none", "4bit"], help="override the model entry's quantization")
     parser.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"],
                         help="override the model entry's dtype")
-    parser.add_argument("--task", required=True, choices=["nb-file", "nb-cell", "py-file"])
+    from editflow import tasks
+
+    parser.add_argument("--task", required=True, choices=tasks.names(),
+                        help="a registered task (`editflow tasks` lists them)")
     parser.add_argument("--run", "--run-index", dest="run", type=int, default=0,
                         help="run index; also the seed (default: %(default)s). Under torchrun write "
                              "--run-index: torchrun's own parser rejects --run as ambiguous")

@@ -88,9 +88,9 @@ def file_fingerprint(paths: Sequence[str | Path]) -> dict[str, str]:
 
 def render_pair(task: str, row: dict[str, Any]) -> tuple[str, str]:
     """(prompt, target text) for one dataset row, from the shared `finetuned` template."""
-    from editflow.prompts import Exemplar, load_template, render_prompt, render_target
+    from editflow.prompts import Exemplar, render_prompt, render_target, task_template
 
-    template = load_template("finetuned")
+    template = task_template(task, finetuned=True)
     fields = row["prompt_fields"] or {}
     prompt = render_prompt(template, task, Exemplar(fields.get("message") or "", fields.get("old_code") or ""))
     return prompt, render_target(template, row["target"] or "")
