@@ -19,8 +19,9 @@ transformers = pytest.importorskip("transformers")
 from editflow.atomic import write_parquet  # noqa: E402
 from editflow.records import EXAMPLE_SCHEMA  # noqa: E402
 from editflow.train import data  # noqa: E402
-from editflow.train.loop import SimulatedCrash, TrainJob, train  # noqa: E402
+from editflow.train.loop import TrainJob, train  # noqa: E402
 from editflow.train.settings import LoraSettings, ModelSpec, TrainSettings  # noqa: E402
+from train_hooks import SimulatedCrash, crash_after  # noqa: E402
 
 TASK = "nb-cell"
 
@@ -181,7 +182,7 @@ def test_resume_after_crash_matches_uninterrupted_run(tiny_model, dataset_dir, t
     out = tmp_path / "crash"
     with pytest.raises(SimulatedCrash):
         train(TrainJob(model=spec, task=TASK, run=1, dataset=dataset_dir, out=out, settings=s,
-                       device="cpu", stop_after_step=5))
+                       device="cpu", on_step=crash_after(5)))
     # Killed after step 5: the step-4 checkpoint is there, no final output is.
     assert [p.name for p in (out / "checkpoints").glob("step_*")] == ["step_000004"]
     assert not (out / "adapter").exists() and not (out / "train_log.jsonl").exists()
@@ -241,9 +242,10 @@ def test_sigkill_mid_run_then_rerun_resumes(tiny_model, dataset_dir, tmp_path):
     out = tmp_path / "killed"
     settings = {"effective_batch": 4, "micro_batch_tokens": 256, "max_length": 256, "epochs": 5,
                 "learning_rate": 3e-3, "checkpoint_every_steps": 5, "max_val_examples": 4}
-    cmd = [sys.executable, "-m", "editflow", "train", "--model", str(tiny_model), "--task", TASK, "--run", "2",
+    cmd = [sys.executable, str(Path(__file__).with_name("train_hooks.py")), "0.3",  # seconds per step
+           "train", "--model", str(tiny_model), "--task", TASK, "--run", "2",
            "--dataset", str(dataset_dir), "--out", str(out), "--device", "cpu", "--settings", json.dumps(settings)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "EDITFLOW_TRAIN_TEST_STEP_DELAY": "0.3"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not list((out / "checkpoints").glob("step_*")) and proc.poll() is None and time.monotonic() < deadline:

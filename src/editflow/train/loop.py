@@ -20,21 +20,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
+from editflow.progress import RateLog
 from editflow.train import checkpoint as ckpt
 from editflow.train import data, outputs
 from editflow.train.settings import ModelSpec, Runtime, TrainSettings, fingerprint, resolve_runtime
 
 log = logging.getLogger(__name__)
 
-
-# Tests only: seconds to sleep after each step, so a test can SIGKILL a run mid-way reliably.
-_TEST_STEP_DELAY = float(os.environ.get("EDITFLOW_TRAIN_TEST_STEP_DELAY", "0") or 0)
-
-
-class SimulatedCrash(RuntimeError):
-    """Raised by `stop_after_step` (tests): the job dies as if killed after that step."""
+PROGRESS_EVERY_S = 30.0  # a progress line (rate, ETA) at most this often, and after the last step
 
 
 @dataclass
@@ -48,7 +43,9 @@ class TrainJob:
     device: str | None = None
     checkpoint_dir: Path | None = None      # default: {out}/checkpoints
     keep_checkpoints: bool = False          # default: delete them once the outputs are published
-    stop_after_step: int | None = None      # tests: raise SimulatedCrash after this step
+    # Called with the step number after each step is logged and checkpointed: progress
+    # hooks, and the tests' simulated crashes and slow-downs (tests/train_hooks.py).
+    on_step: Callable[[int], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -356,7 +353,8 @@ def train(job: TrainJob) -> dict[str, Any]:
     order_cache: dict[int, list[int]] = {}
     if found is not None and "order" in state:
         order_cache = {state["epoch"]: state["order"]}  # the data position, as saved
-    progress = _progress(plan.total_steps, start_step, rank)
+    progress = RateLog("train steps", plan.total_steps, "steps", initial=start_step, enabled=rank == 0,
+                       every_s=PROGRESS_EVERY_S)
     for step in range(start_step, plan.total_steps):
         epoch, in_epoch = divmod(step, plan.steps_per_epoch)
         if epoch not in order_cache:
@@ -387,8 +385,7 @@ def train(job: TrainJob) -> dict[str, Any]:
                  "micro_batches": len(groups), "elapsed": round(elapsed, 3)}
         if rank == 0:
             outputs.append_log(log_path, entry)
-        progress.update(1)
-        progress.set_postfix(loss=f"{entry['loss']:.3f}")
+        progress.update(1, tokens=step_tokens)
         if s.eval_every_steps and done % s.eval_every_steps == 0 and done < plan.total_steps:
             t = time.perf_counter()
             v = evaluate(model, val_ex, s, spec_rt, tokenizer.pad_token_id)
@@ -404,11 +401,8 @@ def train(job: TrainJob) -> dict[str, Any]:
                     "fingerprint": job_fp, "epoch": epoch, "index_in_epoch": in_epoch + 1,
                     "order": order_cache[epoch], "elapsed": elapsed, "tokens": tokens_before + tokens_session})
             _barrier(spec_rt)
-        if _TEST_STEP_DELAY:
-            time.sleep(_TEST_STEP_DELAY)
-        if job.stop_after_step is not None and done >= job.stop_after_step:
-            progress.close()
-            raise SimulatedCrash(f"stopped after step {done} (stop_after_step)")
+        if job.on_step is not None:
+            job.on_step(done)
     progress.close()
     train_seconds = time.perf_counter() - t_session - eval_seconds
 
@@ -478,8 +472,3 @@ def _print(msg: str, rank: int) -> None:
         print(msg, flush=True)
 
 
-def _progress(total: int, initial: int, rank: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, desc="train steps", unit="step",
-                disable=rank != 0 or not sys.stderr.isatty())
