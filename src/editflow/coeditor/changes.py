@@ -1,0 +1,185 @@
+"""A commit's .py edits as ordered unit changes (PyCommits' additions, deletions, modifications).
+
+Both sides of every changed file are split into units (editflow.coeditor.units) and matched by
+unit key: a key on both sides with different text is a modification, one only on the new side
+an addition, one only on the old side a deletion. Git does not record the order of a commit's
+changes, so the paper's heuristic orders them: a module's changes come before those of the
+modules that import it, and within a file from top to bottom.
+"""
+from __future__ import annotations
+
+import ast
+import heapq
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from editflow.coeditor.units import Unit, Unparseable, split_units
+
+CHANGE_KINDS = ("addition", "deletion", "modification")
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    path: str
+    key: str
+    unit_kind: str
+    change: str               # addition | deletion | modification
+    old: Unit | None
+    new: Unit | None
+    order: int = 0            # position in the commit's order (set by `commit_changes`)
+
+
+@dataclass
+class FileSides:
+    """One changed file's units on both sides; `old_source` feeds the signature finder."""
+    path: str
+    old_path: str | None
+    old_source: str | None
+    new_source: str | None
+    old_units: list[Unit]
+    new_units: list[Unit]
+
+
+def module_name(path: str) -> str:
+    """pkg/sub/mod.py -> pkg.sub.mod; pkg/__init__.py -> pkg."""
+    name = path[:-3] if path.endswith(".py") else path
+    parts = [p for p in name.split("/") if p]
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(source: str | None, path: str) -> set[str]:
+    """Dotted names a module imports (relative imports resolved against its package)."""
+    if not source:
+        return set()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    package = module_name(path).split(".")
+    if not path.endswith("__init__.py"):
+        package = package[:-1]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+                base = ".".join(up + ([base] if base else []))
+            if base:
+                out.add(base)
+                out.update(f"{base}.{a.name}" for a in node.names)
+    return out
+
+
+def _provides(path_module: str, name: str) -> bool:
+    """Whether importing `name` reaches the module at this path (src/ layouts included)."""
+    return path_module == name or path_module.endswith("." + name)
+
+
+def import_order(files: list[FileSides]) -> list[FileSides]:
+    """Imported modules first (Kahn's algorithm, ties by path; cycles broken by path)."""
+    by_path = {f.path: f for f in files}
+    mods = {f.path: module_name(f.path) for f in files}
+    deps: dict[str, set[str]] = {p: set() for p in by_path}
+    for f in files:
+        names = imported_modules(f.new_source if f.new_source is not None else f.old_source, f.path)
+        for other, mod in mods.items():
+            if other != f.path and mod and any(_provides(mod, n) for n in names):
+                deps[f.path].add(other)
+    users: dict[str, set[str]] = {p: set() for p in by_path}
+    for p, ds in deps.items():
+        for d in ds:
+            users[d].add(p)
+    waiting = {p: len(ds) for p, ds in deps.items()}
+    ready = [p for p, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    done: set[str] = set()
+    while len(order) < len(by_path):
+        if not ready:  # a cycle: take its smallest path
+            heapq.heappush(ready, min(p for p in by_path if p not in done))
+        p = heapq.heappop(ready)
+        if p in done:
+            continue
+        done.add(p)
+        order.append(p)
+        for u in sorted(users[p]):
+            waiting[u] -= 1
+            if waiting[u] == 0 and u not in done:
+                heapq.heappush(ready, u)
+    return [by_path[p] for p in order]
+
+
+def _check_text(text: str | None) -> None:
+    if text is None:
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unparseable("not_utf8", "lone surrogates in the decoded text") from None
+    if "\x00" in text:
+        raise Unparseable("binary", "NUL character")
+
+
+def file_sides(edit: dict[str, Any], max_file_lines: int) -> FileSides:
+    """Both sides of one EDIT_SCHEMA row split into units; Unparseable is a counted skip."""
+    units = []
+    for side in ("old_source", "new_source"):
+        text = edit.get(side)
+        _check_text(text)
+        units.append(split_units(text, max_file_lines)[0] if text is not None else [])
+    return FileSides(edit["path"], edit.get("old_path"), edit.get("old_source"), edit.get("new_source"),
+                     units[0], units[1])
+
+
+def unit_changes(f: FileSides) -> list[UnitChange]:
+    """A file's unit changes, top to bottom (by the new side's position; deletions by the old)."""
+    old = {u.key: u for u in f.old_units}
+    new = {u.key: u for u in f.new_units}
+    out: list[tuple[int, int, UnitChange]] = []
+    for u in f.new_units:
+        o = old.get(u.key)
+        if o is None:
+            out.append((u.start, 1, UnitChange(f.path, u.key, u.kind, "addition", None, u)))
+        elif o.text != u.text:
+            out.append((u.start, 1, UnitChange(f.path, u.key, u.kind, "modification", o, u)))
+    # a deletion sits where the unit after it (on the old side) now starts
+    next_new_start = len(f.new_units) and f.new_units[-1].end
+    for i, u in enumerate(f.old_units):
+        if u.key in new:
+            continue
+        after = next((new[v.key].start for v in f.old_units[i + 1:] if v.key in new), next_new_start)
+        out.append((after, 0, UnitChange(f.path, u.key, u.kind, "deletion", u, None)))
+    out.sort(key=lambda t: (t[0], t[1]))
+    return [c for _, _, c in out]
+
+
+def commit_changes(edits: Iterable[dict[str, Any]], max_file_lines: int = 5000,
+                   skips: Counter | None = None) -> tuple[list[UnitChange], list[FileSides]]:
+    """All unit changes of one commit's .py edits, in the paper's order.
+
+    Files that cannot be split (see Unparseable reasons) are counted in `skips` and left out.
+    """
+    files = []
+    for e in edits:
+        if e.get("kind", "python") != "python":
+            continue
+        try:
+            files.append(file_sides(e, max_file_lines))
+        except Unparseable as exc:
+            if skips is not None:
+                skips[exc.reason] += 1
+    ordered = import_order(files)
+    changes: list[UnitChange] = []
+    for f in ordered:
+        changes.extend(unit_changes(f))
+    changes = [UnitChange(c.path, c.key, c.unit_kind, c.change, c.old, c.new, i) for i, c in enumerate(changes)]
+    return changes, ordered
