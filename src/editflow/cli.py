@@ -16,6 +16,8 @@ import sys
 
 # verb -> (module, one-line summary). The summary is here so `editflow --help` imports nothing.
 VERBS: dict[str, tuple[str, str]] = {
+    "tasks": ("editflow.taskcli", "list the registered tasks (what each reads and asks of a model) with example counts"),
+    "apply": ("editflow.apply", "decode a column of outputs or targets into code with a task's decoder"),
     "demo-repos": ("editflow.demo", "generate the deterministic demo git repositories of the default config"),
     "crawl": ("editflow.crawl.cli", "list repositories (GitHub search or local paths) into repos.parquet"),
     "mine": ("editflow.mine.cli", "mine every notebook and .py edit of one repository into Parquet"),

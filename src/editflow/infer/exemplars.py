@@ -26,6 +26,8 @@ class Example:
     message: str
     old_code: str
     target: str
+    source: str | None = None      # the pre-edit code (None: old_code, as in datasets before tasks)
+    reference: str | None = None   # the post-edit code (None: the target)
 
     def exemplar(self) -> Exemplar:
         return Exemplar(message=self.message, old_code=self.old_code, target=self.target)
@@ -38,11 +40,13 @@ def load_split(dataset_dir: str | Path, split: str, task: str) -> list[Example]:
     path = Path(dataset_dir) / f"{split}.parquet"
     if not path.exists():
         raise DatasetError(f"{path} not found; build the dataset first (`editflow dataset ... --out {dataset_dir}`)")
-    table = pq.read_table(path, columns=["example_id", "task", "prompt_fields", "target"])
+    names = pq.read_schema(path).names
+    columns = ["example_id", "task", "prompt_fields", "target"] + [c for c in ("source", "reference") if c in names]
+    table = pq.read_table(path, columns=columns)
     rows = [r for r in table.to_pylist() if r["task"] == task]
     rows.sort(key=lambda r: r["example_id"])
     out = [Example(r["example_id"], r["prompt_fields"]["message"] or "", r["prompt_fields"]["old_code"] or "",
-                   r["target"] or "") for r in rows]
+                   r["target"] or "", r.get("source"), r.get("reference")) for r in rows]
     ids = [e.example_id for e in out]
     if len(set(ids)) != len(ids):
         raise DatasetError(f"{path}: duplicate example_id values for task {task!r}")

@@ -77,7 +77,9 @@ def _row(spec: JobSpec, pr: PromptRow, sample: int, gen: str, raw: str, n_out: i
     return {"example_id": pr.example.example_id, "task": spec.task, "model": spec.model_name,
             "checkpoint": spec.checkpoint, "shots": spec.shots, "prompt": pr.prompt,
             "raw_output": raw, "prediction": clean_output(raw, stop) if raw else "",
-            "reference": pr.example.target, "prompt_tokens": pr.prompt_tokens, "output_tokens": n_out,
+            "reference": pr.example.target if pr.example.reference is None else pr.example.reference,
+            "source": pr.example.old_code if pr.example.source is None else pr.example.source,
+            "target": pr.example.target, "prompt_tokens": pr.prompt_tokens, "output_tokens": n_out,
             "truncated": pr.truncated, "generation": gen, "sample": sample, "finish_reason": finish}
 
 

@@ -91,6 +91,43 @@ def _run_tests(predictions: list[str], tests: list[str | None], settings: dict[s
     return passed, info
 
 
+def _decode(table):
+    """The task decoders' code for each prediction (None for files without a task column)."""
+    if "task" not in table.column_names:
+        return None
+    from editflow import tasks
+
+    return tasks.decode_table(table, "prediction")
+
+
+def _replace_column(table, name: str, column):
+    if name in table.column_names:  # rescoring a scores file: replace, never duplicate
+        table = table.drop_columns([name])
+    return table.append_column(name, column)
+
+
+def _task_scores(table) -> dict[str, Any]:
+    """Task-specific scores (TaskSpec.extra_scores) over each task's rows; null elsewhere."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from editflow import tasks
+
+    columns: dict[str, list] = {}
+    names = table.column("task").to_pylist()
+    for task in sorted(set(names)):
+        spec = tasks.get(task)
+        if spec.extra_scores is None:
+            continue
+        rows = np.flatnonzero(np.asarray(pc.equal(table["task"], task), dtype=bool))
+        for name, values in spec.extra_scores(table.take(pa.array(rows))).items():
+            col = columns.setdefault(name, [None] * table.num_rows)
+            for i, v in zip(rows.tolist(), np.asarray(values).tolist()):
+                col[i] = v
+    return {name: pa.array(values) for name, values in columns.items()}
+
+
 def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], workers: int,
                 progress: bool = False):
     """The scored table (input columns + metric columns, provenance in schema metadata)."""
@@ -103,6 +140,9 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
 
     predictions, null_preds = _texts(table, "prediction")
     references, null_refs = _texts(table, "reference")
+    decoded = _decode(table)
+    if decoded is not None:  # score code: each task's decoder turns its output into code
+        predictions = decoded.code
     tokenizer = load_tokenizer(tokenizer_spec)
     t0 = time.monotonic()
     pred_tokens = tokenizer.batch(predictions)
@@ -117,6 +157,12 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
             out = out.drop_columns([name])
         kind = pa.int64() if name in ("keystroke", "levenshtein", "lines_changed") else pa.float64()
         out = out.append_column(name, pa.array(column_values(rows, name), type=kind))
+
+    if decoded is not None:
+        out = _replace_column(out, "applied_code", pa.array(decoded.code, pa.string()))
+        out = _replace_column(out, "decode_ok", pa.array(decoded.ok, pa.bool_()))
+        for name, column in _task_scores(out).items():
+            out = _replace_column(out, name, column)
 
     sandbox_info = None
     if "tests" in table.column_names:
@@ -138,6 +184,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
         "empty_predictions": sum(not t for t in pred_tokens),
         "codebleu_failures": stats.codebleu_failures, "keystroke_skipped": stats.keystroke_skipped,
         "rouge_skipped": stats.rouge_skipped,
+        "decode_failures": dict(sorted(decoded.failures.items())) if decoded is not None else {},
         "sandbox": sandbox_info, "seconds": round(time.monotonic() - t0, 3),
         "definitions": "docs/metrics.md",
     }
@@ -157,6 +204,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
 def run(args: argparse.Namespace) -> int:
     from editflow.atomic import write_parquet
     from editflow.config import section_from_args
+    from editflow.tasks import UnknownTaskError
     from editflow.metrics.batch import default_workers
 
     settings = section_from_args(args.config, args.settings, "evaluate")
@@ -173,6 +221,9 @@ def run(args: argparse.Namespace) -> int:
             table, spec, settings, workers, progress=True)
     except FileNotFoundError as exc:  # tokenizer not available offline
         log.error("%s", exc)
+        return 2
+    except UnknownTaskError as exc:  # a predictions file of a task this install does not know
+        log.error("%s: %s", args.inp, exc)
         return 2
     write_parquet(scored, args.out)
     log.info("scored %d rows in %.1fs with %d worker(s), tokenizer %s; corpus BLEU %.2f (%s); "

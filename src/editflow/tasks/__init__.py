@@ -21,7 +21,7 @@ from functools import lru_cache
 from editflow.tasks.base import Decoded, Example, TaskSpec, identity_decode
 
 __all__ = ["Decoded", "Example", "TaskSpec", "identity_decode", "get", "names", "specs",
-           "UnknownTaskError", "PLUGIN_ENV"]
+           "decode_table", "UnknownTaskError", "PLUGIN_ENV"]
 
 PLUGIN_ENV = "EDITFLOW_TASK_MODULES"
 
@@ -78,3 +78,16 @@ def get(name: str) -> TaskSpec:
     except KeyError:
         raise UnknownTaskError(f"unknown task {name!r}; registered tasks: {', '.join(names())} "
                                f"(`editflow tasks` describes them)") from None
+
+
+def decode_table(table, column: str):
+    """Decode `column` of a predictions/examples table with each row's task decoder.
+
+    The table needs `task` and `source` (rows without a source decode against ""). Returns a
+    base.DecodeReport."""
+    from editflow.tasks.base import decode_rows
+
+    names = table.column("task").to_pylist()
+    sources = table.column("source").to_pylist() if "source" in table.column_names else [None] * table.num_rows
+    decoders = [get(n).decode for n in names]
+    return decode_rows(decoders, table.column(column).to_pylist(), sources)

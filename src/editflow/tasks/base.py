@@ -165,3 +165,32 @@ def rowwise_view(spec: TaskSpec, edits: pa.Table) -> pa.Table:
             cols["dedup_text"].append(ex.dedup_text)
             cols["meta"].append(json.dumps(ex.meta, sort_keys=True) if ex.meta else None)
     return pa.Table.from_pydict(cols, schema=VIEW_SCHEMA)
+
+
+@dataclass
+class DecodeReport:
+    """Decoded code for a column of outputs, and how many failed, by reason."""
+    code: list[str]
+    ok: list[bool]
+    reasons: list[str | None] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+def decode_rows(decoders: list[Callable[[str, str], Decoded]], texts: list[str | None],
+                sources: list[str | None]) -> DecodeReport:
+    """Each row's text through its task's decoder; a decoder that raises counts as a failure
+    (reason `decoder_error`) and gives the unchanged source, so one bad output never stops scoring."""
+    report = DecodeReport(code=[], ok=[])
+    for decode, text, source in zip(decoders, texts, sources):
+        text, source = text or "", source or ""
+        try:
+            out = decode(text, source)
+        except Exception as exc:  # noqa: BLE001 - a model output must never crash scoring
+            out = Decoded(source, ok=False, reason=f"decoder_error: {type(exc).__name__}")
+        report.code.append(out.code)
+        report.ok.append(out.ok)
+        report.reasons.append(None if out.ok else out.reason or "unknown")
+        if not out.ok:
+            reason = out.reason or "unknown"
+            report.failures[reason] = report.failures.get(reason, 0) + 1
+    return report
