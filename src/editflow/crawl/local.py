@@ -11,6 +11,7 @@ from pathlib import Path
 
 from editflow.crawl.licenses import LICENSE_FILE_NAMES, detect_license
 from editflow.crawl.table import CrawlError, RepoRow, iso_utc
+from editflow.looseobjects import check_loose, objects_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,18 @@ def default_branch(repo) -> str | None:
     return None
 
 
-def count_notebooks(tree) -> int:
-    """Number of *.ipynb blobs anywhere in `tree` (submodules are not entered)."""
+def _checked(repo, oid):
+    """The object `oid`, read only after its loose file (if any) proved complete: libgit2
+    hangs on a truncated loose object (editflow.looseobjects)."""
+    damage = check_loose(objects_dir(repo.path), str(oid))
+    if damage is not None:
+        raise CrawlError(damage.detail)
+    return repo[oid]
+
+
+def count_notebooks(tree, repo=None) -> int:
+    """Number of *.ipynb blobs anywhere in `tree` (submodules are not entered). With
+    `repo`, each subtree's loose object is checked before it is read."""
     import pygit2
 
     count = 0
@@ -60,14 +71,15 @@ def count_notebooks(tree) -> int:
     while stack:
         for entry in stack.pop():
             if entry.type == pygit2.enums.ObjectType.TREE:
-                stack.append(entry)
+                stack.append(_checked(repo, entry.id) if repo is not None else entry)
             elif entry.type == pygit2.enums.ObjectType.BLOB and entry.name.lower().endswith(".ipynb"):
                 count += 1
     return count
 
 
-def license_of_tree(tree) -> str | None:
-    """SPDX id from the first LICENSE/COPYING-like file at the top of `tree`, if recognised."""
+def license_of_tree(tree, repo=None) -> str | None:
+    """SPDX id from the first LICENSE/COPYING-like file at the top of `tree`, if recognised
+    (with `repo`, the file's loose object is checked before it is read)."""
     import pygit2
 
     candidates = {entry.name.lower(): entry for entry in tree
@@ -76,6 +88,8 @@ def license_of_tree(tree) -> str | None:
         entry = candidates.get(name)
         if entry is None:
             continue
+        if repo is not None:
+            entry = _checked(repo, entry.id)
         data = entry.data[:MAX_LICENSE_BYTES] if entry.size <= 10 * MAX_LICENSE_BYTES else b""
         found = detect_license(data.decode("utf-8", errors="replace"))
         if found:
@@ -97,10 +111,10 @@ def describe_local(path: str | Path) -> RepoRow:
     import pygit2
 
     try:
-        commit = repo.head.peel(pygit2.Commit)
-        tree = commit.tree
-        license_id, n_notebooks = license_of_tree(tree), count_notebooks(tree)
-    except (pygit2.GitError, KeyError, ValueError) as exc:
+        commit = _checked(repo, repo.head.target).peel(pygit2.Commit)
+        tree = _checked(repo, commit.tree_id)
+        license_id, n_notebooks = license_of_tree(tree, repo), count_notebooks(tree, repo)
+    except (pygit2.GitError, KeyError, ValueError, CrawlError) as exc:
         raise CrawlError(f"crawl.local.paths: {path}: HEAD or its tree cannot be read ({exc}); "
                          f"run `git fsck` there, or remove it from crawl.local.paths") from exc
     return RepoRow(

@@ -30,7 +30,9 @@ import tokenize
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Mapping
 
+from editflow.looseobjects import Damage
 from editflow.mine.catfile import CatFile, Pipeline, Prefetcher
 from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
 
@@ -151,8 +153,10 @@ class BlobCache:
 
     def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 64 << 20,
                  reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES,
-                 cells_budget_bytes: int = 8 << 20, pipeline: Pipeline | None = None) -> None:
+                 cells_budget_bytes: int = 8 << 20, pipeline: Pipeline | None = None,
+                 damaged: Mapping[str, Damage] | None = None) -> None:
         self.repo = repo
+        self.damaged = damaged or {}  # loose objects neither git nor libgit2 may read
         self.reader = reader
         self.pipeline = pipeline
         self.reader_min_bytes = reader_min_bytes
@@ -183,7 +187,7 @@ class BlobCache:
 
         Only blobs git would read and that are not cached now; a plan that turns out wrong
         (evicted meanwhile, or never asked for) costs a read, never a different result."""
-        if self.reader is None or (str(oid), kind) in self.entries:
+        if self.reader is None or (str(oid), kind) in self.entries or str(oid) in self.damaged:
             return
         size = self._blob_size(oid)
         if size is None or size > self.max_file_bytes:
@@ -256,6 +260,9 @@ class BlobCache:
         from pygit2.enums import ObjectType
 
         data = None
+        bad = self.damaged.get(str(oid))
+        if bad is not None:
+            return BlobSkip("corrupt_object", bad.detail)
         if self.pipeline is not None and self.pipeline.has(str(oid)):
             data = self.pipeline.take(str(oid))
         elif self.reader is not None and self._git_reads(str(oid), kind):  # else pygit2 names the problem

@@ -21,6 +21,8 @@ import json
 import logging
 from pathlib import Path
 
+from editflow.inputs import workers_arg
+
 log = logging.getLogger(__name__)
 
 
@@ -33,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--slug", help="with --repos-table: the repository's slug (owner__name)")
     p.add_argument("--out", required=True, help="edits Parquet file (records.EDIT_SCHEMA)")
     p.add_argument("--skips", help="skips Parquet file (records.SKIP_SCHEMA)")
-    p.add_argument("--workers", type=int, help="worker processes (default: the config's mine.workers)")
+    p.add_argument("--workers", type=workers_arg,
+                   help="worker processes (default, or 0: the config's mine.workers)")
     p.add_argument("--name", help="repository full name stored in each row (default: local/<dir>)")
     p.add_argument("--head-sha", help="mine the history up to this commit (default: HEAD)")
     p.add_argument("--license", help="SPDX id stored in each row")
@@ -55,14 +58,17 @@ def default_name(repo: str) -> str:
 def _fill_from_table(args: argparse.Namespace) -> None:
     """Explicit flags win; the crawl's frozen row fills the rest."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+
+    from editflow.inputs import TEXT, check_columns, read_parquet
 
     if not args.slug:
         raise SystemExit("editflow mine: --repos-table needs --slug")
-    table = pq.read_table(args.repos_table)
+    table = read_parquet(args.repos_table, "repository table", "editflow crawl")
+    check_columns(table, args.repos_table, {c: TEXT for c in ("slug", "clone_url", "full_name")},
+                  {c: TEXT for c in ("head_sha", "license")}, "records.REPO_SCHEMA, from `editflow crawl`")
     rows = table.filter(pc.equal(table["slug"], args.slug)).to_pylist()
     if not rows:
-        raise SystemExit(f"editflow mine: no repository with slug {args.slug!r} in {args.repos_table}; "
+        raise ValueError(f"no repository with slug {args.slug!r} in {args.repos_table}; "
                          f"rerun the crawl or check the slug")
     row = rows[0]
     args.repo = row["clone_url"]
@@ -77,9 +83,18 @@ def run(args: argparse.Namespace) -> int:
     from editflow.mine.extract import MineSettings
     from editflow.mine.miner import mine
 
+    from editflow.atomic import check_writable
+
     cfg = section_from_args(args.config, args.settings, "mine")
-    if args.repos_table:
-        _fill_from_table(args)
+    try:
+        if args.repos_table:
+            _fill_from_table(args)
+        check_writable(args.out, "--out")
+        if args.skips:
+            check_writable(args.skips, "--skips")
+    except ValueError as exc:  # InputError, OutputError: the message names the file and the fix
+        log.error("%s", exc)
+        return 1
     settings = MineSettings(
         repo_name=args.name or default_name(args.repo),
         license=args.license.lower() if args.license else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from editflow.cells import render_cells
 from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_pipeline, make_reader
@@ -17,6 +17,7 @@ from editflow.mine.changes import CommitDeltas
 from editflow.mine.diffstat import diff_stats
 from editflow.mine.history import Change, collect_changes, relevant_changes
 from editflow.mine.pydiff import PairStats, PyDiffFeed
+from editflow.looseobjects import Damage
 from editflow.records import edit_id
 
 
@@ -56,16 +57,67 @@ def cell_ops(old: list[str], new: list[str]) -> list[dict]:
     return [{"tag": t, "i1": i1, "i2": i2, "j1": j1, "j2": j2} for t, i1, i2, j1, j2 in ops if t != "equal"]
 
 
+class TreeGuard:
+    """Whether libgit2's diff of a commit would read a damaged loose tree (and hang).
+
+    Only asked where git's changes are not used, and free unless a damaged object may be a
+    tree: then each tree of the history is listed once (memoized by id), never its blobs."""
+
+    def __init__(self, repo, damaged: Mapping[str, Damage]) -> None:
+        self.repo = repo
+        self.damaged = damaged
+        self.active = any(d.type in (None, "tree", "commit") for d in damaged.values())
+        self.clean: set[str] = set()
+
+    def problem(self, commit, parents) -> str | None:
+        """The detail of a damaged object under the commit's (or its parent's) tree, or None."""
+        if not self.active:
+            return None
+        roots = []
+        for pid in parents[:1]:
+            if str(pid) in self.damaged:
+                return self.damaged[str(pid)].detail
+            roots.append(self.repo[pid].tree_id)
+        roots.append(commit.tree_id)
+        for root in roots:
+            bad = self._walk(str(root))
+            if bad is not None:
+                return bad
+        return None
+
+    def _walk(self, tree_id: str) -> str | None:
+        import pygit2
+
+        stack = [tree_id]
+        while stack:
+            tid = stack.pop()
+            if tid in self.clean:
+                continue
+            if tid in self.damaged:
+                return self.damaged[tid].detail
+            subtrees = [str(e.id) for e in self.repo[tid] if e.type == pygit2.enums.ObjectType.TREE]
+            pending = [s for s in subtrees if s not in self.clean]
+            if pending:
+                stack.append(tid)  # revisit once the subtrees are known clean
+                stack.extend(pending)
+            else:
+                self.clean.add(tid)
+        return None
+
+
 class Extractor:
     def __init__(self, repo, settings: MineSettings, reader: str = "auto",
-                 changes: CommitDeltas | None = None) -> None:
+                 changes: CommitDeltas | None = None, damaged: Mapping[str, Damage] | None = None) -> None:
         self.repo = repo
         self.s = settings
         self.changes = changes  # git's deltas per commit (changes.py); None: libgit2 diffs
+        self.damaged = damaged or {}  # loose objects libgit2 must never read (it would hang)
+        self.trees = TreeGuard(repo, self.damaged)
         self.cache = BlobCache(repo, settings.max_file_bytes,
                                reader=make_reader(repo, reader, settings.max_file_bytes),
                                reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES,
-                               pipeline=make_pipeline(repo, reader, settings.max_file_bytes))
+                               pipeline=make_pipeline(repo, reader, settings.max_file_bytes),
+                               damaged=self.damaged)
 
     def close(self) -> None:
         self.cache.close()
@@ -134,6 +186,10 @@ class Extractor:
         import pygit2
 
         name = self.s.repo_name
+        if commit_id in self.damaged:
+            skips.append(skip_row(name, commit_id, None, "corrupt_object",
+                                  f"commit unreadable: {self.damaged[commit_id].detail}"[:300]))
+            return None
         try:
             commit = self.repo[commit_id]
             parents = commit.parent_ids
@@ -144,6 +200,10 @@ class Extractor:
             if deltas is not None:
                 changes, problems = collect_changes(deltas, self.s.include_python, self.s.include_notebooks)
             else:
+                bad = self.trees.problem(commit, parents)
+                if bad is not None:
+                    skips.append(skip_row(name, commit_id, None, "corrupt_object", f"tree unreadable: {bad}"[:300]))
+                    return None
                 parent_tree = self.repo[parents[0]].tree if parents else None
                 changes, problems = relevant_changes(self.repo, parent_tree, commit.tree, self.s.include_python,
                                                      self.s.rename_similarity, self.s.include_notebooks)

@@ -34,11 +34,12 @@ class History:
     broken: tuple[str, str] | None      # (commit id, error) where the walk had to stop
 
 
-def first_parent_history(repo, head: str) -> History:
+def first_parent_history(repo, head: str, damaged=None) -> History:
     """Commit ids from the root to `head` along first parents (oldest first).
 
     A commit that cannot be read stops the walk: the older history is unreachable, and
-    the caller records a corrupt_object skip for it instead of crashing.
+    the caller records a corrupt_object skip for it instead of crashing. `damaged`: loose
+    objects libgit2 must not read (looseobjects.scan_loose).
     """
     import pygit2
 
@@ -46,6 +47,9 @@ def first_parent_history(repo, head: str) -> History:
     broken = None
     oid = pygit2.Oid(hex=head)
     while True:
+        if damaged and str(oid) in damaged:
+            broken = (str(oid), f"cannot read commit: {damaged[str(oid)].detail}"[:300])
+            break
         try:
             commit = repo[oid]
             parents = commit.parent_ids

@@ -14,11 +14,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import pyarrow.parquet as pq
 
-from editflow.atomic import atomic_path
+from editflow.atomic import atomic_path, output_lock, remove_stale_temps
+from editflow.looseobjects import Damage, scan_loose
 from editflow.mine import worker
 from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
 from editflow.mine.extract import MineSettings, skip_row
@@ -52,10 +53,16 @@ def fingerprint(settings: MineSettings) -> str:
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 
 
-def resolve_head(repo, head_sha: str | None) -> str | None:
-    """The commit to mine up to: `head_sha` if given (must exist), else HEAD; None if empty."""
+def resolve_head(repo, head_sha: str | None, damaged: Mapping[str, Damage] | None = None) -> str | None:
+    """The commit to mine up to: `head_sha` if given (must exist), else HEAD; None if empty.
+
+    A damaged head commit is returned unread (libgit2 would hang on it, looseobjects.py):
+    the history walk then records it as a corrupt_object skip."""
     import pygit2
 
+    damaged = damaged or {}
+    if head_sha and head_sha.lower() in damaged:
+        return head_sha.lower()
     if head_sha:
         try:
             obj = repo.revparse_single(head_sha)
@@ -65,6 +72,9 @@ def resolve_head(repo, head_sha: str | None) -> str | None:
                              f"fetch it (or drop --head-sha to mine HEAD)") from None
     if repo.is_empty or repo.head_is_unborn:
         return None
+    target = str(repo.head.target)
+    if target in damaged:
+        return target
     return str(repo.head.peel(pygit2.Commit).id)
 
 
@@ -76,7 +86,7 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 def _results(repo_path: str, settings: MineSettings, commits: list[str], workers: int,
              chunk: int = CHUNK_COMMITS, min_parallel: int = MIN_PARALLEL, reader: str = "auto",
-             git: GitFeeds | None = None):
+             git: GitFeeds | None = None, damaged: Mapping[str, Damage] | None = None):
     """(edits, skips) per commit, in commit order, from `workers` processes.
 
     Short histories are mined in this process: starting a worker costs more than they do.
@@ -84,7 +94,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     """
     changes = git.changes if git is not None else None
     if workers <= 1 or len(commits) < min_parallel:
-        extractor = worker.init(repo_path, settings, reader, changes.deltas if changes else None)
+        extractor = worker.init(repo_path, settings, reader, changes.deltas if changes else None, damaged)
         try:
             yield from worker.stream_commits(commits, git.diffs if git is not None else None)  # row by row
         finally:
@@ -93,7 +103,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
     ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
-                             initargs=(repo_path, settings, reader)) as pool:
+                             initargs=(repo_path, settings, reader, None, damaged, True)) as pool:
         pending = []
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
             deltas = {c: changes.deltas(c) for c in part} if changes is not None else None
@@ -156,31 +166,36 @@ def _previous(out: Path, skips_out: Path | None, fp: str) -> MineState | None:
     return state
 
 
-def _remove_stale_temps(path: Path) -> None:
-    """Temporary files a killed run left next to `path` (never trusted, only removed)."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-
-
 def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettings,
          head_sha: str | None = None, workers: int = 1, progress: bool | None = None,
          partial: bool = False, chunk_commits: int = CHUNK_COMMITS,
          min_parallel: int = MIN_PARALLEL, reader: str = "auto") -> MineReport:
     """Mine `repo_path` into `out` (and `skips_out`): fully, incrementally, or not at all
-    when the previous output is up to date (see the module docstring)."""
-    import pygit2
+    when the previous output is up to date (see the module docstring).
 
+    One run per output: a second run on the same `out` or `skips_out` raises OutputBusy
+    (a RuntimeError) before it touches anything."""
     out = Path(out)
     skips_out = Path(skips_out) if skips_out else None
-    for p in (out, skips_out):
-        if p is not None:
-            _remove_stale_temps(p)
+    with output_lock(out, skips_out, what="editflow mine"):
+        for p in (out, skips_out):
+            if p is not None:
+                remove_stale_temps(p)  # only killed runs' files: a live one would hold the lock
+        return _mine_locked(repo_path, out, skips_out, settings, head_sha, workers, progress, partial,
+                            chunk_commits, min_parallel, reader)
+
+
+def _mine_locked(repo_path, out, skips_out, settings, head_sha, workers, progress, partial,
+                 chunk_commits, min_parallel, reader) -> MineReport:
+    import pygit2
+
     repo = pygit2.Repository(repo_path)
+    damaged = scan_loose(repo.path)  # before libgit2 reads any object: it hangs on a cut one
+    if damaged:
+        log.warning("%s: %d damaged loose object(s) (never read; counted as corrupt_object): %s",
+                    repo_path, len(damaged), ", ".join(sorted(damaged)[:5]))
     fp = fingerprint(settings)
-    head = resolve_head(repo, head_sha)
+    head = resolve_head(repo, head_sha, damaged)
     if head is None:
         state = MineState(None, 0, fp)
         _write_outputs(out, skips_out, state, None, [skip_row(
@@ -194,15 +209,15 @@ def mine(repo_path: str, out: Path, skips_out: Path | None, settings: MineSettin
         repo, head, prev.head if prev else None, settings)
     try:
         return _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress,
-                             partial, chunk_commits, min_parallel, reader)
+                             partial, chunk_commits, min_parallel, reader, damaged)
     finally:
         if git is not None:
             git.close()
 
 
 def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress, partial,
-                  chunk_commits, min_parallel, reader) -> MineReport:
-    history = first_parent_history(repo, head)
+                  chunk_commits, min_parallel, reader, damaged) -> MineReport:
+    history = first_parent_history(repo, head, damaged)
     commits = history.commits
     state = MineState(head, len(commits), fp, history.broken is None)
     start = 0
@@ -232,7 +247,8 @@ def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, 
     try:
         if git is not None:
             git.expect(new)
-        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, git)
+        results = _results(str(repo.path), settings, new, workers, chunk_commits, min_parallel, reader, git,
+                           damaged)
         n_edits = _write_outputs(out, skips_out, state, out if start else None, skips, results,
                                  len(new), progress)
     finally:

@@ -58,7 +58,9 @@ def _loads(data: bytes | str):
         raise NotebookError("invalid_json", "empty file")
     try:
         return json.loads(text), True
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError beyond JSONDecodeError: an integer of more than 4,300 digits
+        # (sys.int_info.str_digits_check_threshold), which json refuses to convert
         raise NotebookError("invalid_json", str(exc)[:200]) from None
 
 

@@ -6,21 +6,30 @@ processes) and one Extractor, whose blob cache serves every chunk the worker is 
 from __future__ import annotations
 
 import atexit
+from typing import Mapping
 
 from editflow.mine.extract import Extractor, MineSettings
 from editflow.mine.changes import CommitDeltas
 from editflow.mine.pydiff import PyDiffFeed
+from editflow.looseobjects import Damage
+from editflow.procs import die_with_parent
 
 _EXTRACTOR: Extractor | None = None
 
 
-def init(repo_path: str, settings: MineSettings, reader: str, changes: CommitDeltas | None = None) -> Extractor:
+def init(repo_path: str, settings: MineSettings, reader: str, changes: CommitDeltas | None = None,
+         damaged: Mapping[str, Damage] | None = None, pool_worker: bool = False) -> Extractor:
+    """`damaged`: loose objects never to read (looseobjects.scan_loose, done once by the
+    parent); `pool_worker`: this process is a pool worker, which must not outlive a parent
+    killed with SIGKILL."""
     global _EXTRACTOR
     import pygit2
 
+    if pool_worker:
+        die_with_parent()
     if _EXTRACTOR is not None:
         _EXTRACTOR.close()
-    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, changes)
+    _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, changes, damaged)
     atexit.register(_EXTRACTOR.close)
     return _EXTRACTOR
 
