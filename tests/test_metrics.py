@@ -10,6 +10,7 @@ import pytest
 from editflow.metrics.bleu import corpus_bleu, sentence_bleu
 from editflow.metrics.codebleu_metric import codebleu
 from editflow.metrics.keystroke import (keystroke_distance, keystroke_distance_reference,
+                                        keystroke_distance_released, keystroke_distance_rules,
                                         levenshtein, lines_changed)
 from editflow.metrics.match import exact_match, exact_match_normalized, normalize_code
 from editflow.metrics.passk import pass_at_k, pass_at_k_by_group
@@ -168,30 +169,95 @@ def test_codebleu_failure_is_none_not_a_crash(monkeypatch):
 
 # ---- edit costs -----------------------------------------------------------------------------
 def test_keystroke_hand_computed():
-    # type 3 chars: move the cursor there (4) + 3 adds
-    assert keystroke_distance("", "abc") == 7
-    # delete 3 chars one by one: 4 + 3 (cheaper than S + K K K + C(3) + E = 4 + 1 + 3 + 1)
-    assert keystroke_distance("abc", "") == 7
-    assert keystroke_distance("abc", "abc") == 0
-    assert keystroke_distance("", "") == 0
-    # one extra char: match "ab" (cursor stays away), C(4) + D(1), match "c"
-    assert keystroke_distance("abXc", "abc") == 5
-    assert keystroke_distance("abc", "abXc") == 5
-    # ten extra chars: C(4) + S(1) + 10 x K(0), C(min(10, 4)) + E(1) = 10 (< 4 + 10 deletes)
-    assert keystroke_distance("a0123456789b", "ab") == 10
-    # unicode counts characters: C(4) + D(1) + A(1)
-    assert keystroke_distance("é", "e") == 6
-    assert keystroke_distance("x = 1\ny = 2\n", "x = 1\ny = 3\n") == 6
+    """Cases where appendix A.1 and the released code agree (no deletion of 3+ characters)."""
+    for distance in (keystroke_distance, keystroke_distance_released):
+        # type 3 chars: move the cursor there (4) + 3 adds
+        assert distance("", "abc") == 7
+        assert distance("abc", "abc") == 0
+        assert distance("", "") == 0
+        # one extra char: match "ab" (cursor stays away), C(4) + D(1), match "c"
+        assert distance("abXc", "abc") == 5
+        assert distance("abc", "abXc") == 5
+        # two chars gone: C(4) + D + D = 6 (A.1: C(4) + S + K K + E = 6 too; released: S, K K,
+        # C(2) + E = 8)
+        assert distance("xy", "") == 6
+        # unicode counts characters: C(4) + D(1) + A(1)
+        assert distance("é", "e") == 6
+        assert distance("x = 1\ny = 2\n", "x = 1\ny = 3\n") == 6
 
 
-def test_keystroke_fast_kernel_equals_the_rules():
-    """The compiled DP with prefix/suffix trimming equals a direct recursion of the rules."""
+def test_keystroke_paper_and_released_differ_on_long_deletions():
+    # A.1: K keeps the cursor, so a selection of any length goes for S(1) + E(1):
+    # "abc" -> "": C(4) + S + K K K + E = 6 < C(4) + 3 deletes = 7
+    assert keystroke_distance("abc", "") == 6
+    # released: K moves the cursor away, ending costs C(min(3, 4)) + E: 4 + 1 + 3 + 1 = 9 > 7
+    assert keystroke_distance_released("abc", "") == 7
+    # ten extra chars: A.1 C(4) + S + 10 K + E = 6; released C(4) + S + 10 K + C(4) + E = 10
+    assert keystroke_distance("a0123456789b", "ab") == 6
+    assert keystroke_distance_released("a0123456789b", "ab") == 10
+    # a replaced call: "print(x)" -> "show()"; after trimming "a\n" and ")\nb": "print(x" ->
+    # "show(". A.1: C(4) + type "show(" (5) + S + 7 K + E = 11; released: the deletion ends
+    # with C(4) + E, 4 + 5 + 1 + 4 + 1 = 15
+    assert keystroke_distance("a\nprint(x)\nb", "a\nshow()\nb") == 11
+    assert keystroke_distance_released("a\nprint(x)\nb", "a\nshow()\nb") == 15
+
+
+def test_keystroke_fast_kernels_equal_the_rules():
+    """The compiled DPs with prefix/suffix trimming equal a search over the rules as written
+    (both K conventions) and, released, a transcription of the authors' recursion."""
     rng = random.Random(3)
     for _ in range(1500):
         a = "".join(rng.choice("ab c\n(") for _ in range(rng.randint(0, 10)))
         b = "".join(rng.choice("ab c\n(") for _ in range(rng.randint(0, 10)))
-        assert keystroke_distance(a, b) == keystroke_distance_reference(a, b), (a, b)
+        released = keystroke_distance_reference(a, b)
+        assert keystroke_distance_released(a, b) == released, (a, b)
+        assert keystroke_distance_rules(a, b, k_moves_cursor=True) == released, (a, b)
+        assert keystroke_distance(a, b) == keystroke_distance_rules(a, b), (a, b)
     assert keystroke_distance("x" * 50, "y" * 50, max_cells=100) is None
+    assert keystroke_distance_released("x" * 50, "y" * 50, max_cells=100) is None
+
+
+@pytest.mark.parametrize("band", [0, 1, 3])
+def test_keystroke_band_is_exact(monkeypatch, band):
+    """Long tables are computed in a band with an exact fallback: force the band on small
+    random and adversarial pairs (long runs of one letter, shifted repeats) and compare."""
+    from editflow.metrics import keystroke
+
+    monkeypatch.setattr(keystroke, "_FULL_TABLE_CELLS", 0)
+    monkeypatch.setattr(keystroke, "_BAND", band)
+    rng = random.Random(band)
+    pairs = [("a" * 12, "a" * 3), ("ab" * 6, "ba" * 6), ("abc" * 4, "c" + "abc" * 3), ("x" * 9, "")]
+    for _ in range(700):
+        a = "".join(rng.choice("ab (") for _ in range(rng.randint(0, 12)))
+        b = "".join(rng.choice("ab (") for _ in range(rng.randint(0, 12)))
+        pairs.append((a, b))
+    for a, b in pairs:
+        assert keystroke_distance_released(a, b) == keystroke_distance_reference(a, b), (a, b)
+        assert keystroke_distance(a, b) == keystroke_distance_rules(a, b), (a, b)
+
+
+def test_keystroke_band_equals_full_table_on_code():
+    """Whole-notebook-sized pairs (band path) against the kernel run over the whole table."""
+    import numpy as np
+
+    from editflow.metrics import keystroke
+
+    def full(a, b, released):
+        a, b = keystroke._trim(a, b)
+        x = np.array([ord(ch) for ch in a], dtype=np.int64)
+        y = np.array([ord(ch) for ch in b], dtype=np.int64)
+        return int(keystroke._keystroke_kernel(x, y, 4, released, -len(a), len(b)))
+
+    rng = random.Random(7)
+    code = "\n".join(f"df_{i} = pd.read_csv('part_{i}.csv')\nprint(df_{i}.shape)" for i in range(40))
+    for _ in range(6):
+        lines = code.split("\n")
+        for _ in range(rng.randint(1, 5)):
+            k = rng.randrange(len(lines))
+            lines[k] = rng.choice(["x = 1", lines[k].replace("df", "frame"), ""])
+        pred = "\n".join(lines)[: rng.randint(200, len(code))]
+        assert keystroke_distance(pred, code) == full(pred, code, False)
+        assert keystroke_distance_released(pred, code) == full(pred, code, True)
 
 
 def test_levenshtein_and_lines_changed():

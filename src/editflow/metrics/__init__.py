@@ -11,8 +11,10 @@ from __future__ import annotations
 # Column names of the scores file (a contract: docs/ARCHITECTURE.md).
 TOKEN_METRICS = ("em", "em_normalized", "bleu", "codebleu", "edit_sim",
                  "rouge_l_p", "rouge_l_r", "rouge_l_f")
-EDIT_COSTS = ("keystroke", "levenshtein", "lines_changed")
-METRIC_COLUMNS = TOKEN_METRICS + EDIT_COSTS
+# Over the changed lines only (metrics/difflevel.py); null when a row has no `source`.
+DIFF_METRICS = ("diff_em", "diff_bleu", "changed")
+EDIT_COSTS = ("keystroke", "keystroke_released", "levenshtein", "lines_changed")
+METRIC_COLUMNS = TOKEN_METRICS + DIFF_METRICS + EDIT_COSTS
 
 # Packages whose versions define the numbers; recorded in every scores file.
 METRIC_PACKAGES = ("nltk", "sacrebleu", "rapidfuzz", "rouge", "codebleu", "tree-sitter",

@@ -2,7 +2,8 @@
 
 Tokenization happens once in the calling process (a Hugging Face tokenizer is loaded
 once); the pairs are then scored in chunks by a pool of worker processes, because CodeBLEU
-(tree-sitter parsing plus pure-Python data-flow analysis) dominates the time.
+(tree-sitter parsing plus pure-Python data-flow analysis) dominates the time. A pair that
+carries its `source` (the pre-edit code) also gets the diff-level metrics (difflevel.py).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from editflow.metrics import EDIT_COSTS, METRIC_COLUMNS
+from editflow.metrics import DIFF_METRICS, EDIT_COSTS, METRIC_COLUMNS
 
 # Quadratic edit-cost tables above this many cells (~2.5 s) are skipped (None) and counted.
 KEYSTROKE_MAX_CELLS = 100_000_000
@@ -25,6 +26,7 @@ class Pair:
     reference: str
     pred_tokens: list[str]
     gold_tokens: list[str]
+    source: str | None = None       # the pre-edit code; None: no diff-level metrics
 
 
 @dataclass
@@ -53,13 +55,16 @@ def score_pair(pair: Pair) -> dict[str, float | int | None]:
     """All metrics of one example (token metrics 0-100, edit costs as counts)."""
     from editflow.metrics.bleu import sentence_bleu
     from editflow.metrics.codebleu_metric import codebleu
-    from editflow.metrics.keystroke import keystroke_distance, levenshtein, lines_changed
+    from editflow.metrics.difflevel import diff_scores
+    from editflow.metrics.keystroke import (keystroke_distance, keystroke_distance_released,
+                                            levenshtein, lines_changed)
     from editflow.metrics.match import exact_match, exact_match_normalized
     from editflow.metrics.rouge import rouge_l
     from editflow.metrics.similarity import edit_sim
 
     g, p = pair.gold_tokens, pair.pred_tokens
     rp, rr, rf = rouge_l(g, p)
+    diff = diff_scores(pair.source, pair.prediction, pair.reference)
     return {
         "em": exact_match(g, p),
         "em_normalized": exact_match_normalized(pair.reference, pair.prediction),
@@ -69,8 +74,13 @@ def score_pair(pair: Pair) -> dict[str, float | int | None]:
         "rouge_l_p": rp,
         "rouge_l_r": rr,
         "rouge_l_f": rf,
+        "diff_em": diff.diff_em,
+        "diff_bleu": diff.diff_bleu,
+        "changed": diff.changed,
         "keystroke": keystroke_distance(pair.prediction, pair.reference,
                                         max_cells=KEYSTROKE_MAX_CELLS),
+        "keystroke_released": keystroke_distance_released(pair.prediction, pair.reference,
+                                                          max_cells=KEYSTROKE_MAX_CELLS),
         "levenshtein": levenshtein(pair.prediction, pair.reference),
         "lines_changed": lines_changed(pair.prediction, pair.reference),
     }
@@ -156,12 +166,22 @@ def score_examples(pairs: list[Pair], workers: int = 1, chunk_size: int = 64,
     return rows, stats
 
 
+def column_type(name: str):
+    """The Arrow type of a metric column: counts are int64, `changed` bool, the rest float64."""
+    import pyarrow as pa
+
+    if name in EDIT_COSTS:
+        return pa.int64()
+    return pa.bool_() if name == "changed" else pa.float64()
+
+
 def column_values(rows: list[dict[str, float | int | None]], name: str) -> list[float | int | None]:
     """One metric as a column; NaN never leaks in (failed values are None -> null)."""
     values = [row[name] for row in rows]
-    if name in EDIT_COSTS:
+    if name in EDIT_COSTS or name == "changed":
         return values
     return [None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v) for v in values]
 
 
-__all__ = ["Pair", "BatchStats", "METRIC_COLUMNS", "score_examples", "score_pair", "default_workers"]
+__all__ = ["Pair", "BatchStats", "METRIC_COLUMNS", "DIFF_METRICS", "score_examples", "score_pair",
+           "default_workers", "column_type", "column_values"]

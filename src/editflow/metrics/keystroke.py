@@ -4,23 +4,34 @@ These count how much work a user still has to do to turn the model's output into
 reference, so they are computed on the raw strings (not on model tokens): a keystroke or a
 changed line costs the same whatever tokenizer the model had.
 
-- `keystroke_distance`: Coeditor's keystroke distance (appendix A.1), cursor_jump_cost = 4.
+- `keystroke_distance`: Coeditor's keystroke distance as its paper defines it (appendix A.1),
+  cursor_jump_cost = 4.
+- `keystroke_distance_released`: the same operations with the conventions of the authors'
+  released implementation (it differs from A.1 in one rule, below).
 - `levenshtein`: character edit distance (insertions, deletions, substitutions).
 - `lines_changed`: lines only in the prediction + lines only in the reference, under the
   longest common subsequence of the two line lists (i.e. `-` plus `+` lines of a minimal
   line diff; a modified line counts 2).
 
-Keystroke distance, as Coeditor defines it: a state is (i, j, cursor_dis, deleting) with
-i / j characters of input / output left. Operations:
-  M match (0): input char == output char, not deleting; cursor_dis += 1 (capped at the jump cost)
+Keystroke distance: a state is (i, j, cursor_dis, deleting) with i / j characters of input /
+output done. Operations (appendix A.1):
+  M match (0): input char == output char, not deleting; cursor_dis += 1
   D delete (1), A add (1), S start deleting (1): need cursor_dis == 0 and not deleting
-  C move the cursor here (min(cursor_dis, jump cost)): cursor_dis = 0
-  K keep deleting (0): needs deleting; one more input char gone, cursor_dis += 1
-  E end deleting (1): needs cursor_dis == 0
-The start state has cursor_dis = jump cost (the cursor is somewhere else). The conventions
-that the paper leaves open (K moves the cursor away, the end state needs no cursor move) follow
-the authors' released implementation; `keystroke_distance_reference` below is a direct,
-slow transcription of the rules that the tests compare the fast kernel against.
+  C move the cursor here (min(cursor_dis, jump cost)): cursor_dis = 0, any state
+  K keep deleting (0): needs deleting; one more input char gone
+  E end deleting (1): needs cursor_dis == 0 and deleting
+The start state has cursor_dis = jump cost (the cursor is somewhere else); the end state is
+all input and output done, not deleting (the cursor may be anywhere).
+
+The paper's K leaves the cursor where it is, so a selection of any length is deleted for
+S + E = 2 keys. The released code's K moves the cursor one further away (capped at the jump
+cost), so ending a deletion of n characters costs C(min(n, 4)) + E: 2 + min(n, 4) keys. That
+is the only difference (both start with the cursor away and need no cursor move at the end);
+`a0123456789b` -> `ab` costs 4 + 2 = 6 under A.1 and 4 + 1 + 4 + 1 = 10 released.
+
+`keystroke_distance_rules` below is a direct search over the states with the operations as
+written (either K convention), and `keystroke_distance_reference` a transcription of the
+released recursion: the tests compare the fast kernels with both.
 """
 from __future__ import annotations
 
@@ -37,55 +48,70 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 @jit
-def _keystroke_kernel(src, dst, jump):  # pragma: no cover - compiled
+def _keystroke_kernel(src, dst, jump, k_moves_cursor, dlo, dhi):  # pragma: no cover - compiled
     """DP over suffixes src[i:], dst[j:], rolling over i (memory O(len(dst) * jump)).
 
     f*[j, c] / t*[j, c]: cost from (i, j) with cursor distance c, not deleting / deleting;
     *n = row i + 1 (already done), *c = row i. The (j, c) layout keeps one cell's states
-    together in memory.
+    together in memory. Only cells with dlo <= j - i <= dhi are computed (a band around the
+    diagonal; the whole table when dlo = -len(src), dhi = len(dst)): the result is then the
+    cheapest path inside the band, an upper bound that the caller checks for exactness.
+    `k_moves_cursor`: K adds 1 to the cursor distance (released code) or keeps it (A.1).
     """
     n_in = src.shape[0]
     n_out = dst.shape[0]
     big = np.int32(1 << 30)
     w = jump + 1
-    fn = np.full((n_out + 1, w), big, dtype=np.int32)
-    tn = np.full((n_out + 1, w), big, dtype=np.int32)
-    fc = np.full((n_out + 1, w), big, dtype=np.int32)
-    tc = np.full((n_out + 1, w), big, dtype=np.int32)
-    t1 = 1 if jump >= 1 else 0
+    fn = np.full((n_out + 2, w), big, dtype=np.int32)
+    tn = np.full((n_out + 2, w), big, dtype=np.int32)
+    fc = np.full((n_out + 2, w), big, dtype=np.int32)
+    tc = np.full((n_out + 2, w), big, dtype=np.int32)
+    k0 = 1 if (k_moves_cursor and jump >= 1) else 0   # cursor distance after S then K
+    t_states = w if k_moves_cursor else 1              # A.1: deleting keeps the cursor at 0
     for i in range(n_in, -1, -1):
         has_in = i < n_in
         si = src[i] if has_in else -1
-        for j in range(n_out, -1, -1):
-            if not has_in and j == n_out:          # both exhausted
+        lo = max(0, i + dlo)
+        hi = min(n_out, i + dhi)
+        # the cells this row reads just outside its own band and row i + 1's are unreachable
+        for c in range(w):
+            fc[hi + 1, c] = big
+            tc[hi + 1, c] = big
+            if i + 1 + dlo > lo:
+                fn[lo, c] = big
+                tn[lo, c] = big
+        for j in range(hi, lo - 1, -1):
+            if not has_in and j == n_out:          # both done: nothing left, cursor anywhere
                 for c in range(w):
                     fc[j, c] = 0
-                    tc[j, c] = c + 1               # still deleting: move back and end
-                continue
-            # deleting with the cursor at 0: only K (E there would be pointless)
-            t0 = tn[j, t1] if has_in else big
-            # not deleting: C (c) + one of D / A / S (1) ...
-            best_edit = t0
-            if has_in and fn[j, 0] < best_edit:
-                best_edit = fn[j, 0]
-            if j < n_out and fc[j + 1, 0] < best_edit:
-                best_edit = fc[j + 1, 0]
-            # ... or a free match, which moves the cursor one further away
-            if has_in and j < n_out and si == dst[j]:
-                for c in range(w):
-                    nc = c + 1 if c < jump else jump
-                    v = best_edit + 1 + c
-                    m = fn[j + 1, nc]
-                    fc[j, c] = m if m < v else v
             else:
-                for c in range(w):
-                    fc[j, c] = best_edit + 1 + c
-            tc[j, 0] = t0
+                # not deleting: C (c) + one of D / A / S-then-K (1) ...
+                best_edit = big
+                if has_in:
+                    best_edit = fn[j, 0]
+                    if tn[j, k0] < best_edit:
+                        best_edit = tn[j, k0]
+                if j < n_out and fc[j + 1, 0] < best_edit:
+                    best_edit = fc[j + 1, 0]
+                # ... or a free match, which moves the cursor one further away
+                if has_in and j < n_out and si == dst[j]:
+                    for c in range(w):
+                        nc = c + 1 if c < jump else jump
+                        v = best_edit + 1 + c
+                        m = fn[j + 1, nc]
+                        fc[j, c] = m if m < v else v
+                else:
+                    for c in range(w):
+                        fc[j, c] = best_edit + 1 + c
+            # deleting: K, or C (c) + E (1)
             f0 = fc[j, 0]
-            for c in range(1, w):                  # K, or C (c) + E (1)
+            for c in range(t_states):
                 end = 1 + c + f0
                 if has_in:
-                    nc = c + 1 if c < jump else jump
+                    if k_moves_cursor:
+                        nc = c + 1 if c < jump else jump
+                    else:
+                        nc = c
                     k = tn[j, nc]
                     tc[j, c] = k if k < end else end
                 else:
@@ -95,32 +121,74 @@ def _keystroke_kernel(src, dst, jump):  # pragma: no cover - compiled
     return fn[0, jump]
 
 
-def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
-                       max_cells: int | None = None) -> int | None:
-    """Keystrokes to turn `src` (the prediction) into `dst` (the reference).
+# Tables up to this many cells are computed whole; larger ones first in a band.
+_FULL_TABLE_CELLS = 60_000
+_BAND = 48
 
-    A common prefix and a common suffix are matched up front (starting with the cursor away
-    and matching leaves it away, and the end state costs nothing whatever the cursor): the
-    tests check on thousands of random pairs that this equals the full dynamic program.
-    Returns None when the remaining table would exceed `max_cells` (len(src) * len(dst)).
-    """
+
+def _trim(src: str, dst: str) -> tuple[str, str]:
+    """Drop the common prefix and suffix (exact: see keystroke_distance)."""
     k = 0
     limit = min(len(src), len(dst))
-    while k < limit and src[k] == dst[k]:
-        k += 1
+    if src[:limit] == dst[:limit]:
+        k = limit
+    else:
+        while k < limit and src[k] == dst[k]:
+            k += 1
     e = 0
     while e < limit - k and src[len(src) - 1 - e] == dst[len(dst) - 1 - e]:
         e += 1
-    a, b = src[k:len(src) - e], dst[k:len(dst) - e]
+    return src[k:len(src) - e], dst[k:len(dst) - e]
+
+
+def _distance(src: str, dst: str, jump: int, k_moves_cursor: bool, max_cells: int | None) -> int | None:
+    a, b = _trim(src, dst)
     if not a and not b:
         return 0
-    if max_cells is not None and (len(a) + 1) * (len(b) + 1) > max_cells:
+    n, m = len(a), len(b)
+    if max_cells is not None and (n + 1) * (m + 1) > max_cells:
         return None
-    return int(_keystroke_kernel(_codepoints(a), _codepoints(b), cursor_jump_cost))
+    x, y = _codepoints(a), _codepoints(b)
+    if (n + 1) * (m + 1) <= _FULL_TABLE_CELLS:
+        return int(_keystroke_kernel(x, y, jump, k_moves_cursor, -n, m))
+    # A band of diagonals holding 0 and m - n, widened by `width` on both sides. Every add (A)
+    # costs 1 and moves j - i up by one, every deletion moves it down by one: a path that
+    # leaves the band needs more than max(m - n, 0) + width adds, so it costs at least
+    # max(m - n, 0) + width + 1. A band result that is not above that is the exact minimum;
+    # otherwise the band widened to (band result - max(m - n, 0)) is exact by the same bound.
+    need = max(m - n, 0)
+    width = _BAND
+    while True:
+        dlo, dhi = min(0, m - n) - width, max(0, m - n) + width
+        if dlo <= -n and dhi >= m:
+            return int(_keystroke_kernel(x, y, jump, k_moves_cursor, -n, m))
+        upper = int(_keystroke_kernel(x, y, jump, k_moves_cursor, dlo, dhi))
+        if upper <= need + width + 1:
+            return upper
+        width = upper - need
+
+
+def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
+                       max_cells: int | None = None) -> int | None:
+    """Keystrokes to turn `src` (the prediction) into `dst` (the reference), appendix A.1.
+
+    A common prefix and a common suffix are matched up front (starting with the cursor away
+    and matching leaves it away, and the end state costs nothing whatever the cursor), and
+    long tables are first computed in a band around the diagonal with an exact bound (see
+    `_distance`): the tests check both against a search over the rules on random pairs.
+    Returns None when the table after trimming would exceed `max_cells` (len(src) * len(dst)).
+    """
+    return _distance(src, dst, cursor_jump_cost, False, max_cells)
+
+
+def keystroke_distance_released(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
+                                max_cells: int | None = None) -> int | None:
+    """The same with the released code's K (deleting moves the cursor away); as fast."""
+    return _distance(src, dst, cursor_jump_cost, True, max_cells)
 
 
 def keystroke_distance_reference(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST) -> int:
-    """The rules of the module docstring as a memoized recursion (small inputs only)."""
+    """The released implementation's recursion, transcribed (small inputs only)."""
     import functools
     import sys
 
@@ -148,6 +216,48 @@ def keystroke_distance_reference(src: str, dst: str, cursor_jump_cost: int = CUR
         return min(options) if options else _BIG
 
     return cost(0, 0, jump, False)
+
+
+def keystroke_distance_rules(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
+                             k_moves_cursor: bool = False) -> int:
+    """Cheapest sequence of the operations as written (M D A C S K E), by uniform-cost search
+    over (i, j, cursor_dis, deleting) from the start to any finished, not-deleting state.
+    K keeps the cursor (appendix A.1) or moves it one away (`k_moves_cursor`, released).
+    Small inputs only; the cursor distance is capped at the jump cost (C costs no more)."""
+    import heapq
+
+    jump = cursor_jump_cost
+    n, m = len(src), len(dst)
+    start = (0, 0, jump, False)
+    best = {start: 0}
+    heap = [(0, start)]
+    while heap:
+        d, state = heapq.heappop(heap)
+        if d > best[state]:
+            continue
+        i, j, c, deleting = state
+        if i == n and j == m and not deleting:
+            return d
+        moves = [(min(c, jump), (i, j, 0, deleting))]                          # C
+        if deleting:
+            if i < n:                                                          # K
+                moves.append((0, (i + 1, j, min(c + 1, jump) if k_moves_cursor else c, True)))
+            if c == 0:                                                         # E
+                moves.append((1, (i, j, 0, False)))
+        else:
+            if i < n and j < m and src[i] == dst[j]:                           # M
+                moves.append((0, (i + 1, j + 1, min(c + 1, jump), False)))
+            if c == 0:
+                if i < n:
+                    moves.append((1, (i + 1, j, 0, False)))                    # D
+                if j < m:
+                    moves.append((1, (i, j + 1, 0, False)))                    # A
+                moves.append((1, (i, j, 0, True)))                             # S
+        for cost, nxt in moves:
+            if d + cost < best.get(nxt, _BIG):
+                best[nxt] = d + cost
+                heapq.heappush(heap, (d + cost, nxt))
+    raise AssertionError("the finished state is always reachable")
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -134,7 +134,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
     import pyarrow as pa
 
     from editflow.metrics import METRIC_COLUMNS, metric_versions
-    from editflow.metrics.batch import Pair, column_values, score_examples
+    from editflow.metrics.batch import Pair, column_type, column_values, score_examples
     from editflow.metrics.bleu import corpus_bleu
     from editflow.metrics.tokenize import load_tokenizer
 
@@ -147,7 +147,10 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
     t0 = time.monotonic()
     pred_tokens = tokenizer.batch(predictions)
     gold_tokens = tokenizer.batch(references)
-    pairs = [Pair(p, r, pt, gt) for p, r, pt, gt in zip(predictions, references, pred_tokens, gold_tokens)]
+    sources = (table.column("source").to_pylist() if "source" in table.column_names
+               else [None] * len(predictions))   # pre-edit code: the diff-level metrics
+    pairs = [Pair(p, r, pt, gt, s) for p, r, pt, gt, s
+             in zip(predictions, references, pred_tokens, gold_tokens, sources)]
     rows, stats = score_examples(pairs, workers=workers, progress=progress)
     bleu, signature = corpus_bleu(predictions, references)
 
@@ -155,8 +158,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
     for name in METRIC_COLUMNS:
         if name in out.column_names:  # rescoring a scores file: replace, never duplicate
             out = out.drop_columns([name])
-        kind = pa.int64() if name in ("keystroke", "levenshtein", "lines_changed") else pa.float64()
-        out = out.append_column(name, pa.array(column_values(rows, name), type=kind))
+        out = out.append_column(name, pa.array(column_values(rows, name), type=column_type(name)))
 
     if decoded is not None:
         out = _replace_column(out, "applied_code", pa.array(decoded.code, pa.string()))
