@@ -21,7 +21,7 @@ B = 200  # bootstrap resamples in tests: enough for the hand-checked cases, fast
 def make_scores(path: Path, *, model="m", task="nb-cell", shots=0, checkpoint="base",
                 metrics: dict[str, list[float]] | None = None, n=4, truncated=(), predictions=None,
                 prompts=None, references=None, ids=None, with_identity_columns=True,
-                metadata: dict | None = None, finish_reasons=None) -> Path:
+                metadata: dict | None = None, finish_reasons=None, sources=None) -> Path:
     """A scores file as `editflow score` writes it, with chosen per-example metric values."""
     metrics = metrics or {}
     ids = ids or [f"ex{i:02d}" for i in range(n)]
@@ -40,6 +40,8 @@ def make_scores(path: Path, *, model="m", task="nb-cell", shots=0, checkpoint="b
         generation=['{"do_sample": false}'] * n, sample=[0] * n)
     if finish_reasons is not None:
         cols["finish_reason"] = list(finish_reasons)
+    if sources is not None:
+        cols["source"] = list(sources)
     for m in METRICS:
         cols[m] = [float(v) for v in metrics.get(m, [50.0] * n)]
     table = pa.table(cols)
@@ -263,6 +265,46 @@ def test_cli_reads_settings_and_dataset_stats(tmp_path, capsys):
     md = (tmp_path / "t/main.md").read_text()
     assert "Bootstrap: 50 resamples of the examples, seed 7" in md
     assert "Dataset (stats.json): n_edits: 120, splits.test: 12, splits.train: 90" in md
+
+
+def test_copy_input_row_scores_the_source_as_the_prediction(tmp_path):
+    """Every model x task whose files carry `source` gets a copy_input row: the metrics of
+    prediction = source against the reference, scored here with the files' tokenizer."""
+    from editflow.metrics.aggregate import aggregate
+    d = tmp_path / "results/metrics/m/nb-cell"
+    sources = ["x = 1\ny = 2", "z = 0"]
+    references = ["x = 1\ny = 3", "z = 0"]          # ex01: the commit did not change it
+    common = dict(ids=["ex00", "ex01"], sources=sources, references=references)
+    files = [make_scores(d / "0shot/base.parquet", metrics={"bleu": [10, 20], "em": [0, 0]}, **common),
+             make_scores(d / "0shot/run1.parquet", checkpoint="run1", metrics={"bleu": [90, 100], "em": [100, 0]},
+                         **common)]
+    aggregate([str(p) for p in files], tmp_path / "t", None, n_samples=B, seed=0)
+    rows = read_csv(tmp_path / "t/main.csv")
+    assert [r["system"] for r in rows] == ["base", "finetuned", "copy_input"]
+    copy = rows[2]
+    assert (copy["model"], copy["task"], copy["shots"], copy["n_examples"], copy["n_runs"]) == (
+        "m", "nb-cell", "0", "2", "1")
+    # ex00, whitespace tokens x = 1 y = 2 vs x = 1 y = 3: p1 = 5/6 and (method2, +1 for n >= 2)
+    # p2 = (4+1)/(5+1), p3 = (3+1)/(4+1), p4 = (2+1)/(3+1); ex01 is identical: 100
+    bleu0 = 100 * (5 / 6 * 5 / 6 * 4 / 5 * 3 / 4) ** 0.25
+    assert float(copy["bleu_mean"]) == pytest.approx((bleu0 + 100) / 2, abs=1e-4)
+    assert copy["em_mean"] == "50.0000"               # only the unchanged example matches
+    assert copy["diff_em_mean"] == "50.0000"          # ... and there "no change" is the right diff
+    assert copy["changed_mean"] == "0.0000"           # copying never changes anything
+    assert copy["keystroke_mean"] == "3.0000"         # ex00: C(4) + D + A = 6; ex01: 0
+    assert copy["levenshtein_mean"] == "0.5000"
+    sig = {(r["comparison"], r["metric"]): r for r in read_csv(tmp_path / "t/significance.csv")}
+    vs_copy = sig[("finetuned 0-shot vs copy_input", "bleu")]
+    assert vs_copy["mean_a"] == "95.0000" and float(vs_copy["mean_b"]) == pytest.approx((bleu0 + 100) / 2, abs=1e-4)
+    md = (tmp_path / "t/main.md").read_text()
+    assert "| m | nb-cell | 0 | copy_input | 2 | 1 |" in md
+    # the copy rows are not predictions: the footer counts only the models' files
+    assert "Truncated: 0 of 4 predictions" in md and "2 scores files" in md
+
+
+def test_no_source_column_no_copy_input_row(aggregated):
+    rows = read_csv(aggregated / "tables/main.csv")
+    assert "copy_input" not in {r["system"] for r in rows}
 
 
 def test_duplicate_checkpoints_are_an_error(tmp_path):

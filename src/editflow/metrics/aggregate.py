@@ -1,7 +1,8 @@
 """Aggregate scores files into the paper tables (CSV + Markdown) and plots.
 
-One row per model x task x shots x system, where a system is the base model at k shots or
-the fine-tuned model (zero-shot, averaged over runs run1..runK): the number of examples,
+One row per model x task x shots x system, where a system is the base model at k shots,
+the fine-tuned model (zero-shot, averaged over runs run1..runK), or `copy_input` (the
+pre-edit code scored as the prediction, from the files' `source` column): the number of examples,
 and per metric the mean, the standard deviation over runs and a 95% bootstrap CI. Paired
 bootstrap tests compare fine-tuned with base zero-shot and the shots settings with each
 other on the examples both scored. Resampling is seeded (evaluate.seed), so reruns write
@@ -37,16 +38,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="a full config file (default config/config.yaml)")
     parser.add_argument("--settings", default=None,
                         help="the `evaluate` section as JSON (bootstrap_samples, seed); overrides --config")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes that score the copy_input rows (default 0 = all usable cores)")
+
+
+def check_scores(f) -> None:
+    """Refuse a scores file the tables would summarise silently wrong: no rows (a mean over
+    nothing), or NaN in a metric column (`editflow score` writes null for a failed value,
+    so NaN means the file was not written by it, and NaN would poison every mean and CI)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from editflow.metrics.scorefiles import ScoresError, metric_columns
+
+    if f.n_rows == 0:
+        raise ScoresError(f"{f.path}: 0 rows; the predictions were empty or scoring was cut short: "
+                          f"rerun `editflow infer` and `editflow score` for it, or leave it out")
+    if f.table is None:
+        return
+    for name in metric_columns(f.table.column_names):
+        column = f.table.column(name)
+        if not pa.types.is_floating(column.type):
+            continue
+        nan = pc.fill_null(pc.is_nan(column), False)
+        n = pc.sum(pc.cast(nan, pa.int64())).as_py() or 0
+        if n:
+            first = f.table.column("example_id").filter(nan)[0].as_py()
+            raise ScoresError(f"{f.path}: column {name!r} has {n} NaN value(s) (first at example_id "
+                              f"{first!r}); editflow score writes null for a failed metric, so this "
+                              f"file was not written by it: rerun `editflow score`")
 
 
 def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | None,
-              n_samples: int = 1000, seed: int = 0, dataset_stats: str | Path | None = None) -> dict:
-    """Compute and write every table (and plot when plots_dir is set); return the rows."""
+              n_samples: int = 1000, seed: int = 0, dataset_stats: str | Path | None = None,
+              workers: int = 1) -> dict:
+    """Compute and write every table (and plot when plots_dir is set); return the rows.
+
+    `workers` processes score the copy_input baseline (prediction = source) per model x task."""
     from editflow.atomic import write_text
     from editflow.metrics import tables
     from editflow.metrics.scorefiles import load_scores
 
     files = [load_scores(p) for p in sorted(set(map(str, scores)))]
+    files += tables.copy_input_files(files, workers=workers)
+    for f in files:
+        check_scores(f)
     systems = tables.group_systems(files)
     metrics = tables.table_metrics(systems)
     log.info("aggregating %d scores files into %d systems, %d metrics, %d bootstrap resamples",
@@ -93,12 +129,13 @@ def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | No
 
 def run(args: argparse.Namespace) -> int:
     from editflow.config import ConfigError, section_from_args
+    from editflow.metrics.batch import default_workers
 
     settings = section_from_args(args.config, args.settings, "evaluate")
     try:
         result = aggregate(args.scores, args.out_dir, args.plots_dir,
                            n_samples=int(settings["bootstrap_samples"]), seed=int(settings["seed"]),
-                           dataset_stats=args.dataset_stats)
+                           dataset_stats=args.dataset_stats, workers=args.workers or default_workers())
     except ConfigError:
         raise
     except ValueError as exc:  # ScoresError, duplicate checkpoints: the message names the file

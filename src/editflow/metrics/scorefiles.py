@@ -27,6 +27,8 @@ LABELS: dict[str, str] = {
     "edit_sim": "EditSim", "rouge_l_p": "ROUGE-L P", "rouge_l_r": "ROUGE-L R",
     "rouge_l_f": "ROUGE-L F1", "keystroke": "keystrokes", "levenshtein": "Levenshtein",
     "lines_changed": "lines changed", "corpus_bleu": "corpus BLEU",
+    "diff_em": "Diff EM", "diff_bleu": "DiffBLEU", "changed": "changed (share)",
+    "keystroke_released": "keystrokes (released)",
 }
 _PATH = re.compile(r"(?P<model>[^/]+)/(?P<task>[^/]+)/(?P<shots>\d+)shot/(?P<checkpoint>[^/]+)\.parquet$")
 _RUN = re.compile(r"^run(\d+)$")

@@ -1,7 +1,8 @@
 """The paper tables: per-system means, spread over runs, bootstrap CIs and significance.
 
-A *system* is what a table row compares: a base model at k shots, or a fine-tuned model
-(zero-shot) whose runs run1..runK are averaged. The fine-tuned mean is the mean of the run
+A *system* is what a table row compares: a base model at k shots, a fine-tuned model
+(zero-shot) whose runs run1..runK are averaged, or `copy_input`: the pre-edit code itself
+scored as the prediction, so that a model which copies its input cannot look good. The fine-tuned mean is the mean of the run
 means; its spread is the sample standard deviation of the run means; its confidence interval
 resamples examples, each scored by its mean over the runs. Rows are rendered to CSV (full
 precision to 4 decimals) and Markdown (2 decimals) with a provenance footer, in a fixed
@@ -20,11 +21,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from editflow.metrics.bootstrap import paired_bootstrap, percentile_ci, rng_for
-from editflow.metrics.scorefiles import LABELS, METRICS, ScoresFile, label
+from editflow.metrics.scorefiles import LABELS, METRICS, Provenance, ScoresFile, label
 
-BASE, FINETUNED = "base", "finetuned"
+BASE, FINETUNED, COPY_INPUT = "base", "finetuned", "copy_input"
 # Metrics of the first Markdown table (the ipynb-edit / Coeditor headline numbers).
-HEADLINE = ("em", "em_normalized", "bleu", "codebleu", "edit_sim", "rouge_l_f")
+HEADLINE = ("em", "em_normalized", "bleu", "codebleu", "edit_sim", "rouge_l_f", "diff_em", "diff_bleu",
+            "changed")
 # Libraries whose versions a table must carry when the scores files do not record them.
 METRIC_LIBRARIES = ("sacrebleu", "nltk", "rapidfuzz", "rouge", "codebleu", "tree-sitter",
                     "tree-sitter-python", "numpy", "editflow")
@@ -90,7 +92,79 @@ class System:
 
 
 def _system_order(name: str) -> int:
-    return {BASE: 0, FINETUNED: 1}.get(name, 2)
+    return {BASE: 0, FINETUNED: 1, COPY_INPUT: 3}.get(name, 2)
+
+
+# ---------------------------------------------------------------- the copy-input baseline
+
+
+def _copy_input_pairs(files: Sequence[ScoresFile]) -> list[tuple[str, str, str]]:
+    """(example_id, source, reference) of every example of these files that has a source,
+    sorted by example_id; the first file (by path) that holds an example gives its texts."""
+    seen: dict[str, tuple[str, str]] = {}
+    for f in sorted(files, key=lambda f: f.path):
+        if f.table is None or not {"source", "reference"} <= set(f.table.column_names):
+            continue
+        ids = f.table.column("example_id").to_pylist()
+        for ex, src, ref in zip(ids, f.table.column("source").to_pylist(), f.table.column("reference").to_pylist()):
+            if src is not None and str(ex) not in seen:
+                seen[str(ex)] = (src, "" if ref is None else ref)
+    return [(ex, *seen[ex]) for ex in sorted(seen)]
+
+
+def _load_tokenizer_of(files: Sequence[ScoresFile]):
+    """The tokenizer the files were scored with (their `tokenizer` metadata), else whitespace."""
+    import logging
+
+    from editflow.metrics.tokenize import WHITESPACE, load_tokenizer, whitespace_tokenizer
+
+    names = sorted({f.provenance.tokenizer for f in files if f.provenance.tokenizer})
+    if not names or names[0] == WHITESPACE:
+        return whitespace_tokenizer()
+    spec = names[0][3:] if names[0].startswith("hf:") else names[0]
+    try:
+        return load_tokenizer(spec)
+    except FileNotFoundError as exc:
+        logging.getLogger(__name__).warning("copy_input: %s; scoring with whitespace tokens", exc)
+        return whitespace_tokenizer()
+
+
+def copy_input_files(files: Sequence[ScoresFile], workers: int = 1) -> list[ScoresFile]:
+    """One `copy_input` scores file per model x task: every metric of prediction = source
+    (the pre-edit code) against the reference, on the examples the model's files scored,
+    with the tokenizer they were scored with. Scored once per (task, tokenizer, examples)
+    and shared by the models that match. Model x task pairs whose files have no `source`
+    column get no row."""
+    from editflow.metrics.batch import Pair, column_values, score_examples
+    from editflow.metrics.bleu import corpus_bleu
+
+    groups: dict[tuple[str, str], list[ScoresFile]] = {}
+    for f in files:
+        groups.setdefault((f.model, f.task), []).append(f)
+    cache: dict[tuple, tuple[dict[str, np.ndarray], Provenance]] = {}
+    out = []
+    for (model, task), members in sorted(groups.items()):
+        triples = _copy_input_pairs(members)
+        if not triples:
+            continue
+        tokenizer = _load_tokenizer_of(members)
+        key = (task, tokenizer.name, tuple(triples))
+        if key not in cache:
+            sources = [src for _, src, _ in triples]
+            references = [ref for _, _, ref in triples]
+            pairs = [Pair(src, ref, st, rt, src) for src, ref, st, rt in
+                     zip(sources, references, tokenizer.batch(sources), tokenizer.batch(references))]
+            rows, _ = score_examples(pairs, workers=workers)
+            values = {m: np.array([np.nan if v is None else float(v) for v in column_values(rows, m)])
+                      for m in METRICS}
+            bleu, signature = corpus_bleu(sources, references)
+            cache[key] = values, Provenance(tokenizer=tokenizer.name, corpus_bleu=bleu,
+                                            sacrebleu_signature=signature)
+        values, provenance = cache[key]
+        out.append(ScoresFile(path=f"{COPY_INPUT}:{model}/{task}", model=model, task=task, shots=0,
+                              checkpoint=COPY_INPUT, example_ids=[ex for ex, _, _ in triples],
+                              values=values, n_rows=len(triples), n_truncated=0, provenance=provenance))
+    return out
 
 
 def group_systems(files: Iterable[ScoresFile]) -> list[System]:
@@ -164,8 +238,12 @@ def comparisons(systems: Sequence[System]) -> list[tuple[str, System, System]]:
     for s in systems:
         if s.name == FINETUNED and (s.model, s.task, 0, BASE) in by_key:
             out.append((f"{FINETUNED} {s.shots}-shot vs {BASE} 0-shot", s, by_key[(s.model, s.task, 0, BASE)]))
+        if s.name == FINETUNED and (s.model, s.task, 0, COPY_INPUT) in by_key:
+            out.append((f"{FINETUNED} {s.shots}-shot vs {COPY_INPUT}", s, by_key[(s.model, s.task, 0, COPY_INPUT)]))
     groups: dict[tuple[str, str, str], list[System]] = {}
     for s in systems:
+        if s.name == COPY_INPUT:
+            continue
         groups.setdefault((s.model, s.task, s.name), []).append(s)
     for (_, _, name), members in groups.items():
         for low, high in combinations(sorted(members, key=lambda m: m.shots), 2):
@@ -264,6 +342,8 @@ def main_markdown(rows: Sequence[dict[str, Any]], metrics: Sequence[str], footer
              "Per-example metrics (0–100; keystrokes, Levenshtein and lines changed are counts) "
              "averaged over the test examples. Cells are *mean* [95% bootstrap CI]; fine-tuned rows "
              "average runs run1..runK and show *mean ± std over runs* when K > 1. "
+             "`copy_input` scores the unchanged pre-edit code as the prediction: a model must beat it "
+             "to have edited anything (the diff-level columns are 0 there by construction). "
              "Significance tests: significance.md.\n"]
     body = []
     for r in rows:
@@ -316,7 +396,7 @@ def _installed_version(name: str) -> str | None:
 def provenance_footer(systems: Sequence[System], n_samples: int, seed: int,
                       dataset_lines: Sequence[str] = ()) -> str:
     """Versions, tokenizer, sacrebleu signature, truncation and bootstrap settings."""
-    files = [f for s in systems for f in s.files]
+    files = [f for s in systems if s.name != COPY_INPUT for f in s.files]
     tokenizers = sorted({f.provenance.tokenizer for f in files if f.provenance.tokenizer})
     signatures = sorted({f.provenance.sacrebleu_signature for f in files if f.provenance.sacrebleu_signature})
     recorded: dict[str, set[str]] = {}
