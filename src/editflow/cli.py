@@ -27,6 +27,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "infer": ("editflow.infer.cli", "batched generation for one model x task x shots x checkpoint"),
     "score": ("editflow.metrics.score", "score predictions: EM, BLEU, CodeBLEU, EditSim, ROUGE-L, keystrokes"),
     "aggregate": ("editflow.metrics.aggregate", "aggregate scores into the paper tables (CSV, Markdown, plots)"),
+    "benchmark": ("editflow.editbench.cli", "build an execution-checked edit benchmark (humaneval-edit, canitedit)"),
     "report": ("editflow.report", "build the example-diff page for the Snakemake report"),
     "summary": ("editflow.summary", "print what the workflow has produced so far under results/"),
 }

@@ -62,6 +62,8 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from editflow.config import ConfigError
+
 SANDBOX_UID_BASE = 100_000
 STRONG_LEVELS = ("namespaces+seccomp", "namespaces")
 WEAK_LEVELS = ("uid", "socket-patch")
@@ -124,8 +126,12 @@ _editflow_harness(sys.stdin.readline().strip())
 '''.replace("MARKER_PREFIX", repr(MARKER_PREFIX))
 
 
-class SandboxRefused(RuntimeError):
-    """Strong isolation is unavailable here and the caller did not opt in to a weak level."""
+class SandboxRefused(ConfigError):
+    """Strong isolation is unavailable here and the caller did not opt in to a weak level.
+
+    A ConfigError, so that `editflow VERB` prints the message (which names the opt-in) and
+    exits 2 instead of showing a traceback.
+    """
 
 
 @dataclass(frozen=True)
