@@ -13,8 +13,8 @@ tables.html (both Markdown tables as one page, for `snakemake --report`) and
 PLOTS_DIR/main_metrics.png, distributions.png.
 
 Example:
-  editflow aggregate --scores results/metrics/smollm2-135m/nb-cell/*/*.parquet \\
-      --out-dir results/tables --plots-dir results/plots --dataset-stats results/dataset/stats.json
+  editflow aggregate --scores results/default/metrics/smollm2-135m/nb-cell/*/*.parquet \\
+      --out-dir results/default/tables --plots-dir results/default/plots --dataset-stats results/default/dataset/stats.json
 """
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ TABLE_FILES = ("main.csv", "main.md", "per_run.csv", "significance.csv", "signif
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scores", nargs="+", required=True, metavar="SCORES.parquet",
                         help="scores files from `editflow score` (any order)")
-    parser.add_argument("--out-dir", default="results/tables", help="where the tables go")
-    parser.add_argument("--plots-dir", default="results/plots", help="where the plots go")
+    parser.add_argument("--out-dir", default="results/default/tables", help="where the tables go (default: %(default)s)")
+    parser.add_argument("--plots-dir", default="results/default/plots", help="where the plots go (default: %(default)s)")
     parser.add_argument("--dataset-stats", default=None, metavar="stats.json",
                         help="the dataset's stats.json, summarised in the tables' footer")
     parser.add_argument("--config", default=None, help="a full config file (default config/config.yaml)")

@@ -23,8 +23,9 @@ import argparse
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
+
+from editflow.inputs import INTEGER, TEXT, check_columns, read_parquet, workers_arg
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +39,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="'whitespace', or a Hugging Face tokenizer directory / cached name "
                              "(offline). Default: the config's evaluate.tokenizer; 'model' (the "
                              "rule passes the model's directory) falls back to whitespace, warned")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=workers_arg, default=None,
                         help="worker processes (default: evaluate.workers, 0 = all usable cores)")
     parser.add_argument("--config", default=None, help="config YAML (default config/config.yaml)")
     parser.add_argument("--settings", default=None, help="the evaluate section as JSON (rules pass this)")
 
 
-def _read_predictions(path: str):
-    import pyarrow.parquet as pq
+EXAMPLE_ID = ("string or integer", lambda t: TEXT[1](t) or INTEGER[1](t))
+# Columns this stage reads, with the types it can score. A prediction of another type (an
+# int64 or list<string> column) is refused: scoring its str() would be a wrong number.
+COLUMN_TYPES = {"example_id": EXAMPLE_ID, "prediction": TEXT, "reference": TEXT}
+OPTIONAL_TYPES = {"tests": TEXT}
 
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{path}: no such predictions file (run `editflow infer` first)")
-    table = pq.read_table(p)
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}; a predictions file needs "
-                         f"{list(REQUIRED_COLUMNS)} (docs/ARCHITECTURE.md, 'predictions')")
+
+def _read_predictions(path: str):
+    """The predictions table, validated on open (file, schema and types), before any work."""
+    table = read_parquet(path, "predictions file", "editflow infer")
+    check_columns(table, path, COLUMN_TYPES, OPTIONAL_TYPES, "docs/ARCHITECTURE.md, 'predictions'")
     return table
 
 
@@ -204,20 +205,30 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
 
 
 def run(args: argparse.Namespace) -> int:
+    from editflow.atomic import OutputBusy, check_writable, output_lock
+
+    try:
+        check_writable(args.out, "--out")  # before the scoring work, not after it
+        with output_lock(args.out, what="editflow score"):
+            return _run(args)
+    except (OutputBusy, ValueError) as exc:  # OutputError, InputError: they name the path
+        log.error("%s", exc)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     from editflow.atomic import write_parquet
     from editflow.config import section_from_args
     from editflow.tasks import UnknownTaskError
     from editflow.metrics.batch import default_workers
+    from editflow.procs import forked_children_die_with_parent
 
     settings = section_from_args(args.config, args.settings, "evaluate")
     spec = args.tokenizer if args.tokenizer is not None else settings.get("tokenizer")
     workers = args.workers if args.workers is not None else int(settings.get("workers", 0))
     workers = workers or default_workers()
-    try:
-        table = _read_predictions(args.inp)
-    except (FileNotFoundError, ValueError) as exc:
-        log.error("%s", exc)
-        return 2
+    table = _read_predictions(args.inp)
+    forked_children_die_with_parent()  # the scoring pool forks: a kill -9 must not leave it behind
     try:
         scored, details, seconds, bleu, signature, tok_name = score_table(
             table, spec, settings, workers, progress=True)
