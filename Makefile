@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/snakemake --cores $(CORES)
-	@PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/editflow summary
+	$(VENV)/bin/snakemake --cores $(CORES)
+	@$(VENV)/bin/editflow summary
 
 test: $(STAMP)
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest
 
 dag: $(STAMP)
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/snakemake -n --cores $(CORES)
+	$(VENV)/bin/snakemake -n --cores $(CORES)
 
 clean:
 	rm -rf results .snakemake

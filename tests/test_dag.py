@@ -65,7 +65,7 @@ def test_thousand_repositories_plan_fast(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert counts["mine"] == 1000
     assert "demo_repos" not in counts
-    assert "results/edits/owner999__repo999.parquet" in proc.stdout
+    assert "results/default/edits/owner999__repo999.parquet" in proc.stdout
     assert elapsed < 30  # issue: < 15 s on an idle machine; CI shares 2 cores
 
 

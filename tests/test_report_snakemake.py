@@ -1,7 +1,7 @@
 """workflow/rules/report.smk end to end: rules run, `snakemake --report` embeds tables, plots, examples.
 
-A standalone Snakefile in a temporary directory defines the three helpers the real
-common.smk provides (settings, res, all_scores) and includes the real report.smk, so the
+A standalone Snakefile in a temporary directory defines the helpers the real common.smk
+provides (L, EDITFLOW, logged, settings, res, all_scores) and includes the real report.smk, so the
 rules, their report() flags and the captions (Jinja over the config) are the shipped ones.
 """
 from __future__ import annotations
@@ -22,10 +22,16 @@ SNAKEFILE = f"""
 import glob, json, shlex
 configfile: "config.yaml"
 report: "{REPO}/workflow/report/workflow.rst"
+import sys
+sys.path.insert(0, "{REPO}/src")
+from editflow.layout import Layout
+from editflow.rules import editflow_command, logged
+L = Layout("results")
+EDITFLOW = editflow_command(False)
 def settings(section):
     return shlex.quote(json.dumps(config[section], sort_keys=True))
-def res(section, key, default):
-    return config[section].get("resources", {{}}).get(key, default)
+def res(section, key):
+    return config[section].get("resources", {{}}).get(key, 1000)
 def all_scores(wildcards=None):
     return sorted(glob.glob("results/metrics/*/*/*shot/*.parquet"))
 include: "{REPO}/workflow/rules/report.smk"

@@ -103,8 +103,8 @@ def test_end_to_end_on_slurm_matches_local(slurm, tmp_path_factory):
     assert run.returncode == 0, failure_report(run)
     for rel in FINAL:
         assert (run.workdir / rel).is_file(), rel
-    assert_same_table(local.workdir / "results/tables/main.csv", run.workdir / "results/tables/main.csv")
-    assert (local.workdir / "results/tables/main.md").read_text() == (run.workdir / "results/tables/main.md").read_text()
+    assert_same_table(local.workdir / "results/default/tables/main.csv", run.workdir / "results/default/tables/main.csv")
+    assert (local.workdir / "results/default/tables/main.md").read_text() == (run.workdir / "results/default/tables/main.md").read_text()
 
     # every job of the DAG was an sbatch job: the same jobs as the local run
     calls = sbatch_calls(run.stderr)

@@ -24,8 +24,8 @@ BIN = Path(sys.executable).parent
 SNAKEMAKE = str(BIN / "snakemake") if (BIN / "snakemake").exists() else (shutil.which("snakemake") or "snakemake")
 TINY = ROOT / "tests" / "configs" / "tiny.yaml"
 CONFIGS = [str(ROOT / "config" / "config.yaml"), str(TINY)]
-FINAL = ["results/tables/main.md", "results/tables/main.csv", "results/report/examples.html",
-         "results/dataset/README.md"]
+FINAL = ["results/default/tables/main.md", "results/default/tables/main.csv", "results/default/report/examples.html",
+         "results/default/dataset/README.md"]
 E2E_TIMEOUT_S = 900  # the run takes ~2-3 min on 2 idle cores; the limit only stops a hang
 
 
@@ -93,7 +93,7 @@ def run_workflow(workdir: Path, *extra: str, timeout_s: int = E2E_TIMEOUT_S) -> 
 
 def failure_report(run: Run) -> str:
     """The end of Snakemake's output and of every rule log, for an assertion message."""
-    logs = sorted((run.workdir / "results" / "logs").rglob("*.log")) if (run.workdir / "results").exists() else []
+    logs = sorted((run.workdir / "results").rglob("logs/**/*.log")) if (run.workdir / "results").exists() else []
     tails = "\n".join(f"--- {p.relative_to(run.workdir)}\n{p.read_text(errors='replace')[-1500:]}" for p in logs)
     return f"rc={run.returncode} after {run.seconds:.0f}s\n{run.stderr[-4000:]}\n{tails[-8000:]}"
 
@@ -151,7 +151,7 @@ def test_end_to_end_local(tmp_path_factory):
         assert (run.workdir / rel).is_file(), rel
     counts = job_counts(run.stdout + run.stderr)
     assert counts.get("mine") == 2 and counts.get("train") == 1 and counts.get("infer") == 3, counts
-    rows = read_table(run.workdir / "results" / "tables" / "main.csv")
+    rows = read_table(run.workdir / "results" / "default" / "tables" / "main.csv")
     assert len(rows) >= 3  # base 0-shot, base 1-shot, fine-tuned
     # nothing left to do: every output is up to date
     proc = subprocess.run(snakemake_cmd(run.workdir, "-n", "--cores", "2", timeout_s=300), capture_output=True,

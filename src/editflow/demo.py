@@ -8,7 +8,7 @@ same commit ids: timestamps and authors are fixed. The dataset card says the dat
 synthetic; for real data set `crawl.demo.enabled: false` and list real clones.
 
 Example:
-    editflow demo-repos --out results/demo --n-repos 4 --commits 40 --seed 0
+    editflow demo-repos --out results/default/demo --n-repos 4 --commits 40 --seed 0
 """
 from __future__ import annotations
 

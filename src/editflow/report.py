@@ -13,9 +13,9 @@ HTML page with its images embedded: the Snakemake report shows HTML inline, Mark
 a download.
 
 Example:
-  editflow report --scores results/metrics/smollm2-135m/nb-cell/*/*.parquet \\
-      --out results/report/examples.html --n 8
-  editflow report --markdown results/dataset/README.md --out results/report/dataset_card.html
+  editflow report --scores results/default/metrics/smollm2-135m/nb-cell/*/*.parquet \\
+      --out results/default/report/examples.html --n 8
+  editflow report --markdown results/default/dataset/README.md --out results/default/report/dataset_card.html
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--markdown", metavar="FILE.md",
                         help="instead: render this Markdown file (e.g. the dataset card) as one "
                              "self-contained HTML page, its local images embedded")
-    parser.add_argument("--out", default="results/report/examples.html", help="the HTML page to write")
+    parser.add_argument("--out", default="results/default/report/examples.html", help="the HTML page to write (default: %(default)s)")
     parser.add_argument("--n", type=int, default=None,
                         help="examples per system (default: report.n_examples of the config)")
     parser.add_argument("--config", default=None, help="a full config file (default config/config.yaml)")

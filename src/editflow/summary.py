@@ -1,10 +1,11 @@
-"""Print what the workflow has produced so far under results/.
+"""Print what the workflow has produced so far under results/{run_name}/.
 
 `make run` ends with this, so a user sees at once where the dataset, the adapters, the
 predictions and the tables are, and the main table itself.
 
 Example:
-    editflow summary --results results
+    editflow summary                 # the default run: results/default/
+    editflow summary --run cluster   # results/cluster/ (a config with run_name: cluster)
 """
 from __future__ import annotations
 
@@ -55,9 +56,19 @@ def summarize(results: Path) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", default="results", type=Path, help="results folder (default: %(default)s)")
+    from editflow.layout import DEFAULT_RUN
+
+    parser.add_argument("--run", default=DEFAULT_RUN, help="the config's run_name (default: %(default)s)")
+    parser.add_argument("--results", type=Path, help="a run's results folder (default: results/RUN)")
 
 
 def run(args: argparse.Namespace) -> int:
-    print(summarize(args.results))
+    from editflow.layout import Layout
+
+    results = args.results or Path(Layout.for_run(args.run).root)
+    print(summarize(results))
+    others = sorted(p.name for p in results.parent.glob("*") if p.is_dir() and p != results) \
+        if results.parent.exists() else []
+    if others:
+        print(f"other runs under {results.parent}/: {', '.join(others)} (editflow summary --run NAME)")
     return 0

@@ -6,7 +6,7 @@ has been built, the example counts per split come from its stats.json.
 
 Example:
   editflow tasks
-  editflow tasks --dataset results/dataset --json
+  editflow tasks --dataset results/default/dataset --json
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="results/dataset",
+    parser.add_argument("--dataset", default="results/default/dataset",
                         help="dataset directory whose stats.json gives example counts (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     width = max(len(r["task"]) for r in rows)
-    where = f"{args.dataset}/stats.json" if counts else f"no dataset at {args.dataset} yet (snakemake results/dataset/README.md)"
+    where = f"{args.dataset}/stats.json" if counts else f"no dataset at {args.dataset} yet (snakemake --cores 2 {args.dataset}/README.md)"
     print(f"{len(rows)} registered tasks; example counts from {where}\n")
     for r in rows:
         n = r["examples"]

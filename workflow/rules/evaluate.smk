@@ -3,22 +3,21 @@
 
 rule score:
     input:
-        predictions="results/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet",
+        predictions=L.predictions,
         model=model_input,
     output:
-        "results/metrics/{model}/{task}/{shots}shot/{checkpoint}.parquet",
+        L.scores,
     params:
         settings=settings("evaluate"),
         tokenizer=score_tokenizer,
-    threads: res("evaluate", "threads", 2)
+    threads: res("evaluate", "threads")
     resources:
-        mem_mb=res("evaluate", "mem_mb", 4000),
-        runtime=res("evaluate", "runtime", 60),
+        mem_mb=res("evaluate", "mem_mb"),
+        runtime=res("evaluate", "runtime"),
     log:
-        "results/logs/score/{model}/{task}/{shots}shot/{checkpoint}.log",
+        L.log("score/{model}/{task}/{shots}shot/{checkpoint}"),
     conda:
         "../envs/eval.yaml"
     shell:
-        "editflow score --in {input.predictions} --out {output} --tokenizer {params.tokenizer}"
-        " --workers {threads}"
-        " --settings {params.settings} > {log} 2>&1"
+        logged("{EDITFLOW} score --in {input.predictions:q} --out {output:q} --tokenizer {params.tokenizer:q}"
+               " --workers {threads} --settings {params.settings}")

@@ -5,26 +5,29 @@
 rule infer:
     input:
         model=model_input,
-        test="results/dataset/test.parquet",
-        train="results/dataset/train.parquet",
+        test=L.split("test"),
+        train=L.split("train"),
         adapter=adapter_input,
     output:
-        "results/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet",
+        L.predictions,
     params:
         settings=settings("infer"),
         path=lambda w: model_path(w.model),
         spec=model_spec,
-        adapter=lambda w, input: f"--adapter {Path(input.adapter).parent}" if input.adapter else "",
-    threads: res("infer", "threads", 2)
+        dataset=L.dataset,
+        adapter=lambda w, input: f"--adapter {shlex.quote(str(Path(input.adapter[0]).parent))}" if input.adapter else "",
+    threads: res("infer", "threads")
     resources:
-        gpu=res("infer", "gpu", 0),
-        mem_mb=res("infer", "mem_mb", 8000),
-        runtime=res("infer", "runtime", 120),
+        gpu=res("infer", "gpu"),
+        mem_mb=res("infer", "mem_mb"),
+        runtime=res("infer", "runtime"),
     log:
-        "results/logs/infer/{model}/{task}/{shots}shot/{checkpoint}.log",
+        L.log("infer/{model}/{task}/{shots}shot/{checkpoint}"),
+    benchmark:
+        f"{L.root}/logs/infer/{{model}}/{{task}}/{{shots}}shot/{{checkpoint}}.benchmark.tsv"
     conda:
         "../envs/infer.yaml"
     shell:
-        "editflow infer --model {params.path} --model-name {wildcards.model} --model-spec {params.spec} {params.adapter}"
-        " --checkpoint {wildcards.checkpoint} --task {wildcards.task} --shots {wildcards.shots}"
-        " --dataset results/dataset --out {output} --threads {threads} --settings {params.settings} > {log} 2>&1"
+        logged("{EDITFLOW} infer --model {params.path:q} --model-name {wildcards.model} --model-spec {params.spec}"
+               " {params.adapter} --checkpoint {wildcards.checkpoint} --task {wildcards.task} --shots {wildcards.shots}"
+               " --dataset {params.dataset:q} --out {output:q} --threads {threads} --settings {params.settings}")

@@ -3,22 +3,23 @@
 
 rule mine:
     input:
-        repos="results/repos.parquet",
+        repos=L.repos,
     output:
-        edits="results/edits/{repo}.parquet",
-        skips="results/edits/{repo}.skips.parquet",
+        edits=L.edits,
+        skips=L.skips,
     params:
         settings=settings("mine"),
-    threads: res("mine", "threads", 2)
+        clone=lambda w: L.clone.format(repo=w.repo),
+    threads: res("mine", "threads")
     resources:
-        mem_mb=res("mine", "mem_mb", 2000),
-        runtime=res("mine", "runtime", 60),
+        mem_mb=res("mine", "mem_mb"),
+        runtime=res("mine", "runtime"),
     log:
-        "results/logs/mine/{repo}.log",
+        L.log("mine/{repo}"),
+    benchmark:
+        f"{L.root}/logs/mine/{{repo}}.benchmark.tsv"
     conda:
         "../envs/mine.yaml"
     shell:
-        "editflow mine --repos-table {input.repos} --slug {wildcards.repo}"
-        " --clone-dir results/clones/{wildcards.repo}.git"
-        " --out {output.edits} --skips {output.skips} --workers {threads}"
-        " --settings {params.settings} > {log} 2>&1"
+        logged("{EDITFLOW} mine --repos-table {input.repos:q} --slug {wildcards.repo} --clone-dir {params.clone:q}"
+               " --out {output.edits:q} --skips {output.skips:q} --workers {threads} --settings {params.settings}")

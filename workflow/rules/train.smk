@@ -6,28 +6,31 @@
 rule train:
     input:
         model=model_input,
-        train="results/dataset/train.parquet",
-        val="results/dataset/val.parquet",
+        train=L.split("train"),
+        val=L.split("val"),
     output:
-        adapter="results/models/{model}/{task}/run{run}/adapter/adapter_config.json",
-        log_jsonl="results/models/{model}/{task}/run{run}/train_log.jsonl",
-        plot=report("results/models/{model}/{task}/run{run}/loss.png", caption="../report/loss.rst", category="Training",
+        adapter=f"{L.model_run}/adapter/adapter_config.json",
+        log_jsonl=f"{L.model_run}/train_log.jsonl",
+        plot=report(f"{L.model_run}/loss.png", caption="../report/loss.rst", category="Training",
                     subcategory="{model} {task} run{run}"),
     params:
         settings=settings("train"),
         path=lambda w: model_path(w.model),
         spec=model_spec,
+        dataset=L.dataset,
         out=lambda w, output: str(Path(output.log_jsonl).parent),
-    threads: res("train", "threads", 2)
+    threads: res("train", "threads")
     resources:
-        gpu=res("train", "gpu", 0),
-        mem_mb=res("train", "mem_mb", 8000),
-        runtime=res("train", "runtime", 120),
+        gpu=res("train", "gpu"),
+        mem_mb=res("train", "mem_mb"),
+        runtime=res("train", "runtime"),
     log:
-        "results/logs/train/{model}/{task}/run{run}.log",
+        L.log("train/{model}/{task}/run{run}"),
+    benchmark:
+        f"{L.root}/logs/train/{{model}}/{{task}}/run{{run}}.benchmark.tsv"
     conda:
         "../envs/train.yaml"
     shell:
-        "editflow train --model {params.path} --model-name {wildcards.model} --model-spec {params.spec} --task {wildcards.task}"
-        " --run {wildcards.run} --dataset results/dataset --out {params.out}"
-        " --threads {threads} --settings {params.settings} > {log} 2>&1"
+        logged("{EDITFLOW} train --model {params.path:q} --model-name {wildcards.model} --model-spec {params.spec}"
+               " --task {wildcards.task} --run {wildcards.run} --dataset {params.dataset:q} --out {params.out:q}"
+               " --threads {threads} --settings {params.settings}")

@@ -7,6 +7,8 @@ happens to sit inside another repository is an error rather than a silent wrong 
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from pathlib import Path
 
 from editflow.crawl.licenses import LICENSE_FILE_NAMES, detect_license
@@ -18,12 +20,42 @@ log = logging.getLogger(__name__)
 MAX_LICENSE_BYTES = 200_000
 
 
+_REMOTE = re.compile(r"[:/]([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+?)(?:\.git)?/?$")
+_GENERIC = {"repo", "repository", "git", "clone", "src", "source"}
+
+
+def _safe(name: str) -> str:
+    """A name usable in file names and Snakemake wildcards: ASCII letters, digits, . _ -."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name).strip("-") or "repo"
+
+
+def _origin_url(path: Path) -> str | None:
+    try:
+        import pygit2
+
+        return pygit2.Repository(str(path)).remotes["origin"].url
+    except Exception:  # noqa: BLE001 - no repository, no origin: the directory name decides
+        return None
+
+
 def local_full_name(path: str | Path) -> str:
-    """local/<directory name without .git>: /data/foo.git -> local/foo."""
-    name = Path(path).resolve().name
+    """The repository's name: owner/name of its `origin` remote when that is a hosted URL
+    (git@github.com:fastai/nbdev.git -> fastai/nbdev), else local/<directory name>, where a
+    generic directory name (`repo`, `repo.git`, `.git`) takes its parent's: /data/foo/repo ->
+    local/foo. Names are made wildcard-safe (spaces and other characters -> '-')."""
+    path = Path(path).resolve()
+    url = _origin_url(path)
+    m = _REMOTE.search(url) if url and not url.startswith(("/", ".", "file:")) else None
+    if m:
+        return f"{_safe(m.group(1))}/{_safe(m.group(2))}"
+    name = path.name
     if name.endswith(".git") and len(name) > 4:
         name = name[:-4]
-    return f"local/{name}"
+    if name.lower() in _GENERIC or name in ("", ".git"):
+        parent = path.parent.name
+        name = parent[:-4] if parent.endswith(".git") and len(parent) > 4 else parent
+    return f"local/{_safe(name)}"
 
 
 def open_repository(path: str | Path):

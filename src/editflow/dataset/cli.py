@@ -6,8 +6,8 @@ reason), DIR/plots/*.png and DIR/README.md (the dataset card). Settings: the `da
 section of the config (filters, dedup, split); see docs/dataset.md.
 
 Example:
-    editflow dataset --edits results/edits/*.parquet --skips results/edits/*.skips.parquet \
-        --out results/dataset --tokenizer resources/models/smollm2-135m-instruct
+    editflow dataset --edits results/default/edits/*.parquet --skips results/default/edits/*.skips.parquet \
+        --out results/default/dataset --tokenizer resources/models/smollm2-135m-instruct
 """
 from __future__ import annotations
 

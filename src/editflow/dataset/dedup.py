@@ -23,14 +23,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from editflow.config import schema_defaults
+
 
 @dataclass(frozen=True)
+@schema_defaults("dataset.dedup")
 class DedupConfig:
-    exact: bool = True
-    near: bool = True
-    near_threshold: float = 0.85
-    num_perm: int = 128
-    shingle_words: int = 3
+    """dataset.dedup (defaults: the config schema)."""
+    exact: bool
+    near: bool
+    near_threshold: float
+    num_perm: int
+    shingle_words: int
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "DedupConfig":

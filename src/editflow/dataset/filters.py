@@ -23,6 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from editflow.config import schema_defaults
+
 FILTER_STEPS = ("change_type", "message_words", "no_code_change", "empty_target",
                 "dt_filter", "license", "max_tokens")
 DEDUP_STEPS = ("dedup_exact_id", "dedup_exact_content", "dedup_near")
@@ -30,16 +32,18 @@ FUNNEL_STEPS = FILTER_STEPS + DEDUP_STEPS
 
 
 @dataclass(frozen=True)
+@schema_defaults("dataset.filters")
 class FilterConfig:
-    min_message_words: int | None = 3
-    require_code_change: bool = True
-    max_changed_lines: int | None = 70
-    max_hunks: int | None = 7
-    dt_filter_nb_file: bool = False
-    max_tokens: int | None = 2048
-    licenses: tuple[str, ...] | None = None
-    change_types: tuple[str, ...] = ("modified", "renamed")
-    drop_empty_target: bool = True
+    """dataset.filters (defaults: the config schema)."""
+    min_message_words: int | None
+    require_code_change: bool
+    max_changed_lines: int | None
+    max_hunks: int | None
+    dt_filter_nb_file: bool
+    max_tokens: int | None
+    licenses: tuple[str, ...] | None
+    change_types: tuple[str, ...]
+    drop_empty_target: bool
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "FilterConfig":

@@ -20,18 +20,22 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from editflow.config import schema_defaults
+
 SPLIT_NAMES = ("train", "val", "test")
 REPO_METHOD = "repository"
 TIME_METHOD = "commit_time_within_repository"
 
 
 @dataclass(frozen=True)
+@schema_defaults("dataset.split")
 class SplitConfig:
-    train: float = 0.7
-    val: float = 0.2
-    test: float = 0.1
-    min_repos_for_repo_split: int = 10
-    salt: str = "editflow-v1"
+    """dataset.split (defaults: the config schema)."""
+    train: float
+    val: float
+    test: float
+    min_repos_for_repo_split: int
+    salt: str
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "SplitConfig":

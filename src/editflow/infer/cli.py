@@ -8,10 +8,10 @@ batches are kept next to the output and a rerun continues from them.
 
 Examples:
     editflow infer --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
-        --task nb-cell --shots 1 --dataset results/dataset \\
-        --out results/predictions/smollm2-135m/nb-cell/1shot/base.parquet
+        --task nb-cell --shots 1 --dataset results/default/dataset \\
+        --out results/default/predictions/smollm2-135m/nb-cell/1shot/base.parquet
     editflow infer --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
-        --adapter results/models/smollm2-135m/nb-cell/run1/adapter --checkpoint run1 \\
+        --adapter results/default/models/smollm2-135m/nb-cell/run1/adapter --checkpoint run1 \\
         --task nb-cell --shots 0 --settings '{"max_test_examples": 24}'
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-PREDICTIONS_ROOT = "results/predictions"
+PREDICTIONS_ROOT = "results/default/predictions"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task", required=True, choices=tasks.names(),
                         help="a registered task (`editflow tasks` lists them)")
     parser.add_argument("--shots", type=int, required=True, help="k exemplars from the train split (0: zero-shot)")
-    parser.add_argument("--dataset", default="results/dataset", help="directory with train/test.parquet (default: %(default)s)")
+    parser.add_argument("--dataset", default="results/default/dataset", help="directory with train/test.parquet (default: %(default)s)")
     parser.add_argument("--out", help="predictions file (default: "
                         f"{PREDICTIONS_ROOT}/{{model}}/{{task}}/{{shots}}shot/{{checkpoint}}.parquet)")
     parser.add_argument("--config", help="full config file (default: config/config.yaml)")

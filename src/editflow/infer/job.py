@@ -21,9 +21,12 @@ from editflow.infer.postprocess import clean_output
 from editflow.infer.resume import PartStore, fingerprint, weights_signature
 from editflow.infer.schema import to_table
 from editflow.infer.settings import InferSettings, generation_json
+from editflow.progress import RateLog
 from editflow.prompts import Template, render_prompt, task_template
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_S = 30.0  # a progress line (rate, tokens/s, ETA) at most this often, and after the last batch
 
 
 @dataclass(frozen=True)
@@ -110,19 +113,23 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
                           max_context=context, dtype=spec.dtype, adapter=bool(spec.adapter))
     requests = [Request(i, p.prompt_tokens, min(settings.max_new_tokens, p.room))
                 for i, p in enumerate(prompts) if not p.truncated]
-    batches = plan_batches(requests, settings.batch_size, settings.max_batch_tokens, settings.n_samples)
+    limits = (settings.batch_size, settings.max_batch_tokens)
+    if hasattr(backend, "batch_limits"):  # a GPU sizes batches from its free memory
+        limits = backend.batch_limits(*limits)
+    batches = plan_batches(requests, *limits, settings.n_samples)
     key = fingerprint(gen, spec.model_path, weights_signature(spec.model_path), spec.adapter,
                       weights_signature(spec.adapter), spec.model_name, spec.checkpoint, spec.task,
                       spec.quantization, [[prompts[r.index].prompt for r in b] for b in batches])
     store = PartStore(spec.out, key)
     resumed = len(store.finished())
     log.info("%s %s %d-shot %s: %d examples, %d truncated (prompt leaves < %d of %d context tokens), "
-             "%d batches (%d already done), %d with shortest exemplars",
+             "%d batches of <= %d rows / %d KV slots (%d already done), %d with shortest exemplars",
              spec.model_name, spec.task, spec.shots, spec.checkpoint, len(prompts),
-             sum(p.truncated for p in prompts), settings.min_new_tokens_room, context, len(batches), resumed,
+             sum(p.truncated for p in prompts), settings.min_new_tokens_room, context, len(batches), *limits, resumed,
              sum(p.shortest_exemplars for p in prompts))
     t0, new_tokens = time.perf_counter(), 0
-    for b, batch in enumerate(_progress(batches)):
+    progress = RateLog("infer batches", len(batches), "batches", initial=resumed, every_s=PROGRESS_EVERY_S)
+    for b, batch in enumerate(batches):
         if store.done(b):
             continue
         outs = backend.generate([prompts[r.index].prompt for r in batch], [r.budget for r in batch],
@@ -131,8 +138,10 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
                 for r, samples in zip(batch, outs) for s, g in enumerate(samples)]
         new_tokens += sum(r["output_tokens"] for r in rows)
         store.write(b, to_table(rows))
+        progress.update(1, tokens=sum(r["output_tokens"] for r in rows))
         if on_batch:
             on_batch(b)
+    progress.close()
     seconds = time.perf_counter() - t0
     rows = [r for b in range(len(batches)) for r in store.read(b).to_pylist()]
     rows += [_row(spec, p, s, gen, "", 0, "no_room", template.stop)
@@ -147,14 +156,6 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
     return stats
 
 
-def _progress(items):
-    import sys
-
-    from tqdm import tqdm
-
-    return tqdm(items, desc="batches", unit="batch", disable=not sys.stderr.isatty())
-
-
 def output_path(root: str | Path, model: str, task: str, shots: int, checkpoint: str) -> Path:
-    """results/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet"""
+    """results/default/predictions/{model}/{task}/{shots}shot/{checkpoint}.parquet"""
     return Path(root) / model / task / f"{shots}shot" / f"{checkpoint}.parquet"

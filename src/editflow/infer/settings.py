@@ -10,21 +10,25 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from editflow.config import schema_defaults
+
 
 @dataclass(frozen=True)
+@schema_defaults("infer")
 class InferSettings:
-    backend: str = "hf"
-    batch_size: int = 64
-    max_batch_tokens: int = 65536
-    max_new_tokens: int = 512
-    min_new_tokens_room: int = 32
-    do_sample: bool = False
-    temperature: float = 0.2
-    top_p: float = 0.95
-    n_samples: int = 1
-    seed: int = 0
-    merge_adapter: bool = False
-    max_test_examples: int | None = None
+    """The `infer` section (defaults: the config schema)."""
+    backend: str
+    batch_size: int
+    max_batch_tokens: int
+    max_new_tokens: int
+    min_new_tokens_room: int
+    do_sample: bool
+    temperature: float
+    top_p: float
+    n_samples: int
+    seed: int
+    merge_adapter: bool
+    max_test_examples: int | None
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "InferSettings":

@@ -13,9 +13,9 @@ sacrebleu_signature, versions (every metric library), and editflow.score (counts
 sandbox isolation, settings). Definitions: docs/metrics.md.
 
 Example:
-  editflow score --in results/predictions/smollm2/nb-cell/0shot/base.parquet \\
-      --out results/metrics/smollm2/nb-cell/0shot/base.parquet \\
-      --tokenizer results/models/smollm2/base
+  editflow score --in results/default/predictions/smollm2/nb-cell/0shot/base.parquet \\
+      --out results/default/metrics/smollm2/nb-cell/0shot/base.parquet \\
+      --tokenizer results/default/models/smollm2/base
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(offline). Default: the config's evaluate.tokenizer; 'model' (the "
                              "rule passes the model's directory) falls back to whitespace, warned")
     parser.add_argument("--workers", type=workers_arg, default=None,
-                        help="worker processes (default: evaluate.workers, 0 = all usable cores)")
+                        help="worker processes (default: evaluate.resources.threads; 0 = all usable cores)")
     parser.add_argument("--config", default=None, help="config YAML (default config/config.yaml)")
     parser.add_argument("--settings", default=None, help="the evaluate section as JSON (rules pass this)")
 
@@ -71,10 +71,9 @@ def _run_tests(predictions: list[str], tests: list[str | None], settings: dict[s
 
     from editflow.metrics.sandbox import SandboxLimits, isolation, run_tests
 
-    box = settings.get("sandbox", {})
-    limits = SandboxLimits(timeout_s=float(box.get("timeout_s", 10)),
-                           memory_mb=int(box.get("memory_mb", 2048)),
-                           max_processes=int(box.get("max_processes", 32)))
+    box = settings["sandbox"]
+    limits = SandboxLimits(timeout_s=float(box["timeout_s"]), memory_mb=int(box["memory_mb"]),
+                           max_processes=int(box["max_processes"]))
     todo = [i for i, t in enumerate(tests) if t is not None and t.strip()]
     passed: list[bool | None] = [None] * len(tests)
     statuses: dict[str, int] = {}
@@ -174,7 +173,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
         tests = table.column("tests").to_pylist()
         passed, sandbox_info = _run_tests(predictions, tests, settings, workers)
         groups = [str(x) for x in table.column("example_id").to_pylist()]
-        ks = [int(k) for k in settings.get("pass_k", [1])]
+        ks = [int(k) for k in settings["pass_k"]]
         for name in ["passed"] + [f"pass@{k}" for k in ks]:
             if name in out.column_names:
                 out = out.drop_columns([name])
@@ -225,7 +224,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = section_from_args(args.config, args.settings, "evaluate")
     spec = args.tokenizer if args.tokenizer is not None else settings.get("tokenizer")
-    workers = args.workers if args.workers is not None else int(settings.get("workers", 0))
+    workers = args.workers if args.workers is not None else int(settings["resources"]["threads"])
     workers = workers or default_workers()
     table = _read_predictions(args.inp)
     forked_children_die_with_parent()  # the scoring pool forks: a kill -9 must not leave it behind

@@ -11,8 +11,8 @@ commits mine only the new ones and give the same bytes as a full mine. Outputs a
 atomically. Details and measured throughput: docs/mine.md.
 
 Example:
-    editflow mine --repo results/demo/demo-00.git --name demo/demo-00 \\
-        --out results/edits/demo__demo-00.parquet --skips results/edits/demo__demo-00.skips.parquet
+    editflow mine --repo results/default/demo/demo-00.git --name local/demo-00 \\
+        --out results/default/edits/local__demo-00.parquet --skips results/default/edits/local__demo-00.skips.parquet
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="edits Parquet file (records.EDIT_SCHEMA)")
     p.add_argument("--skips", help="skips Parquet file (records.SKIP_SCHEMA)")
     p.add_argument("--workers", type=workers_arg,
-                   help="worker processes (default, or 0: the config's mine.workers)")
+                   help="worker processes (default, or 0: the config's mine.resources.threads)")
     p.add_argument("--name", help="repository full name stored in each row (default: local/<dir>)")
     p.add_argument("--head-sha", help="mine the history up to this commit (default: HEAD)")
     p.add_argument("--license", help="SPDX id stored in each row")
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         license=args.license.lower() if args.license else None,
         max_file_bytes=cfg["max_file_bytes"], include_python=cfg["include_python"],
         rename_similarity=cfg["rename_similarity"])
-    workers = args.workers or cfg["workers"]
+    workers = args.workers or cfg["resources"]["threads"]
     try:
         path = prepare(args.repo, args.clone_dir, cfg["clone"])
         report = mine(path, Path(args.out), Path(args.skips) if args.skips else None, settings,

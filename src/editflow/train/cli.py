@@ -9,7 +9,7 @@ only when training has finished.
 
 Example (default config, CPU, a few minutes):
     editflow train --model resources/models/smollm2-135m-instruct --model-name smollm2-135m \\
-        --task nb-cell --run 0 --dataset results/dataset --out results/models/smollm2-135m/nb-cell/run0
+        --task nb-cell --run 0 --dataset results/default/dataset --out results/default/models/smollm2-135m/nb-cell/run0
 
 Multi-GPU (one node, N GPUs): torchrun --nproc_per_node N -m editflow train ... (same flags,
 but --run-index K for --run K: torchrun's parser takes --run for its own --run-path).
@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", "--run-index", dest="run", type=int, default=0,
                         help="run index; also the seed (default: %(default)s). Under torchrun write "
                              "--run-index: torchrun's own parser rejects --run as ambiguous")
-    parser.add_argument("--dataset", default="results/dataset", help="dataset directory (default: %(default)s)")
-    parser.add_argument("--out", required=True, help="run directory, e.g. results/models/{model}/{task}/run{k}")
+    parser.add_argument("--dataset", default="results/default/dataset", help="dataset directory (default: %(default)s)")
+    parser.add_argument("--out", required=True, help="run directory, e.g. results/default/models/{model}/{task}/run{k}")
     parser.add_argument("--config", help="full config YAML (default: config/config.yaml)")
     parser.add_argument("--settings", help="the `train` section as JSON (overrides --config's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda if available)")

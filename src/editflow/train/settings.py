@@ -11,36 +11,41 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from editflow.config import schema_defaults
+
 
 @dataclass(frozen=True)
+@schema_defaults("train.lora")
 class LoraSettings:
-    r: int = 8
-    alpha: int = 32
-    dropout: float = 0.05
-    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    r: int
+    alpha: int
+    dropout: float
+    target_modules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
+@schema_defaults("train")
 class TrainSettings:
-    """The `train` config section (workflow/schemas/config.schema.yaml has each key's meaning)."""
+    """The `train` config section (workflow/schemas/config.schema.yaml has each key's meaning
+    and every default)."""
     lora: LoraSettings = field(default_factory=LoraSettings)
-    learning_rate: float = 1e-4
-    epochs: float = 2
-    effective_batch: int = 64
-    micro_batch_tokens: int = 4096
-    max_length: int = 2048
-    packing: bool = True
-    gradient_checkpointing: str | bool = "auto"
-    precision: str = "auto"
-    warmup_ratio: float = 0.03
-    checkpoint_every_steps: int = 20
-    eval_every_steps: int | None = None
-    max_steps: int | None = None
-    max_train_examples: int | None = None
-    max_val_examples: int | None = 64
-    on_long_example: str = "error"
-    max_grad_norm: float = 1.0
-    weight_decay: float = 0.0
+    learning_rate: float
+    epochs: float
+    effective_batch: int
+    micro_batch_tokens: int
+    max_length: int
+    packing: bool
+    gradient_checkpointing: str | bool
+    precision: str
+    warmup_ratio: float
+    checkpoint_every_steps: int
+    eval_every_steps: int | None
+    max_steps: int | None
+    max_train_examples: int | None
+    max_val_examples: int | None
+    on_long_example: str
+    max_grad_norm: float
+    weight_decay: float
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "TrainSettings":
