@@ -22,12 +22,9 @@ from editflow.infer.resume import PartStore, fingerprint, weights_signature
 from editflow.infer.schema import to_table
 from editflow.infer.settings import InferSettings, generation_json
 from editflow.progress import RateLog
-from editflow.progress import RateLog
 from editflow.prompts import Template, render_prompt, task_template
 
 log = logging.getLogger(__name__)
-
-PROGRESS_EVERY_S = 30.0  # a progress line (rate, tokens/s, ETA) at most this often, and after the last batch
 
 PROGRESS_EVERY_S = 30.0  # a progress line (rate, tokens/s, ETA) at most this often, and after the last batch
 
