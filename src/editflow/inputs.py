@@ -8,8 +8,6 @@ be "repaired" silently (an int64 `prediction` turned into text with str() and sc
 from __future__ import annotations
 
 import argparse
-import hashlib
-import re
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -94,23 +92,6 @@ def workers_arg(text: str) -> int:
 
 
 # ---- workflow paths ----------------------------------------------------------------------------
-_SAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def safe_slug(full_name: str) -> str:
-    """owner/name -> owner__name, safe as a file name and a Snakemake wildcard for ANY name.
-
-    Names of only [A-Za-z0-9._-] map exactly as before (`local/demo-00` -> `local__demo-00`);
-    any other character (a space, a non-ASCII letter) becomes `-`, and a short hash of the
-    full name is appended so that `a b` and `a-b` stay two repositories."""
-    owner, _, name = full_name.partition("/")
-    parts = [owner, name] if name else [owner]
-    if not any(_SAFE.search(p) for p in parts):
-        return "__".join(parts)
-    digest = hashlib.sha1(full_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return "__".join(_SAFE.sub("-", p) for p in parts) + f"-{digest}"
-
-
 def check_paths_exist(paths: list[str | Path], key: str, kind: str = "path",
                       test: Callable[[Path], bool] = Path.exists) -> None:
     """Raise InputError naming the first path (and the config key) that fails `test`.

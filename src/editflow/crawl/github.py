@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from editflow.crawl.licenses import normalize_spdx
+from editflow.crawl.secrets import check_transport, scrub
 from editflow.crawl.table import CrawlError, RepoRow, iso_utc
 
 log = logging.getLogger(__name__)
@@ -334,11 +335,13 @@ class GitHubCrawler:
 
 def crawl_github(section: dict[str, Any], sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time,
-                 environ: dict[str, str] | None = None) -> list[RepoRow]:
-    """Crawl with the `crawl.github` settings; the token is read from GITHUB_TOKEN only."""
+                 environ: dict[str, str] | None = None, allow_http_token: bool = False) -> list[RepoRow]:
+    """Crawl with the `crawl.github` settings; the token is read from GITHUB_TOKEN only, and
+    is never sent over plain http unless `allow_http_token` (secrets.check_transport)."""
     settings = GitHubSettings.from_section(section)
     env = os.environ if environ is None else environ
     token = env.get("GITHUB_TOKEN") or None
+    check_transport(settings.base_url, token is not None, allow_http_token)
     if token is None:
         log.warning("GITHUB_TOKEN is not set: unauthenticated search allows 10 requests/min and "
                     "the core API 60/hour; export GITHUB_TOKEN for a real crawl")
@@ -349,7 +352,7 @@ def crawl_github(section: dict[str, Any], sleep: Callable[[float], None] = time.
     try:
         return crawler.crawl()
     except GithubException as exc:
-        raise CrawlError(_explain(exc, settings)) from None
+        raise CrawlError(scrub(_explain(exc, settings), (token or "",))) from None
 
 
 def _explain(exc, settings: GitHubSettings) -> str:
