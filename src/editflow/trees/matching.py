@@ -6,10 +6,12 @@ Three phases, as C3PO uses them:
    similarity of the parents ("anchors");
 2. bottom-up: an unmatched inner node is matched to the same-label node sharing the most
    matched descendants when their Dice similarity exceeds min_dice ("containers");
-3. recovery inside each container pair: GumTree's linear "simple" recovery -- longest common
-   subsequence of the unmatched children by isomorphism, then by shape (labels only), then
-   labels unique on both sides, recursively. It replaces the original optimal tree edit
-   distance step, whose cubic cost would break the 10,000-node bound.
+3. recovery inside each container pair, as GumTree's hybrid matcher does it: pairs of at
+   most `ted_max_size` nodes get the optimal tree edit distance mapping (APTED, the `apted`
+   package; nodes of a mapped pair must share their label); larger pairs get GumTree's linear
+   "simple" recovery -- longest common subsequence of the unmatched children by isomorphism,
+   then by shape (labels only), then labels unique on both sides, recursively -- because the
+   cubic optimal step would break the 10,000-node bound.
 """
 from __future__ import annotations
 
@@ -44,6 +46,26 @@ class MatchSettings:
     min_height: int = 2        # GumTree's default (gt.stm.mh)
     min_dice: float = 0.5      # GumTree's default (gt.bum.smt)
     max_candidates: int = 1000  # isomorphic pairs of one hash considered pairwise (then in order)
+    ted_max_size: int = 50     # ours: optimal recovery up to C3PO's fragment size (APTED in pure
+                               # Python takes ~0.2 s at 100 nodes, ~0.03 s at 50)
+
+
+def ted_config(label_change_cost: int = 1):
+    """APTED costs over Node: delete/insert 1, relabel `label_change_cost` when the labels
+    differ (matching uses 3, so that nodes of different types are never paired), 1 when only
+    values or roles do."""
+    from apted import Config
+
+    class _Costs(Config):
+        def rename(self, x, y):
+            if x.label != y.label:
+                return label_change_cost
+            return int(x.value != y.value or x.role != y.role)
+
+        def children(self, x):
+            return x.children
+
+    return _Costs()
 
 
 def _heights(root: Node) -> dict[int, int]:
@@ -179,6 +201,24 @@ class _Matcher:
                 self.recover(a, best)
 
     def recover(self, a: Node, b: Node) -> None:
+        if all(self.m.src_matched(n) for n in a.preorder()) or \
+                all(self.m.dst_matched(n) for n in b.preorder()):
+            return  # nothing left to pair on one side
+        if max(self.sizes[id(a)], self.sizes[id(b)]) <= self.s.ted_max_size:
+            self.recover_optimal(a, b)
+        else:
+            self.recover_simple(a, b)
+
+    def recover_optimal(self, a: Node, b: Node) -> None:
+        """The optimal (minimal tree edit distance) mapping between two small subtrees."""
+        from apted import APTED
+
+        for x, y in APTED(a, b, ted_config(3)).compute_edit_mapping():
+            if x is not None and y is not None and x.label == y.label \
+                    and not self.m.src_matched(x) and not self.m.dst_matched(y):
+                self.m.add(x, y)
+
+    def recover_simple(self, a: Node, b: Node) -> None:
         """GumTree's simple recovery between the children of a matched pair."""
         todo = [(a, b)]
         while todo:

@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from editflow.trees.languages import Language
+from editflow.trees.matching import ted_config
 from editflow.trees.node import Node
 from editflow.trees.script import KINDS, Op, edit_script
 
@@ -28,16 +29,9 @@ TED_MAX_NODES = 1000   # APTED is cubic in the worst case: larger pairs get NaN
 def tree_distance(a: Node, b: Node) -> float:
     if a.size() > TED_MAX_NODES or b.size() > TED_MAX_NODES:
         return math.nan
-    from apted import APTED, Config
+    from apted import APTED
 
-    class _Cost(Config):
-        def rename(self, x, y):
-            return int(x.label != y.label or x.value != y.value or x.role != y.role)
-
-        def children(self, x):
-            return x.children
-
-    return float(APTED(a, b, _Cost()).compute_edit_distance())
+    return float(APTED(a, b, ted_config(1)).compute_edit_distance())
 
 
 def op_counts(pred: list[Op], gold: list[Op]) -> dict[str, tuple[int, int, int]]:
