@@ -190,3 +190,11 @@ def test_weak_isolation_is_refused_unless_opted_in(monkeypatch):
     assert result.passed and result.isolation == "socket-patch" and result.stdout.strip() == "1"
     monkeypatch.setenv(sandbox.ALLOW_WEAK_ENV, "1")
     assert run_python("print(1)", LIMITS).isolation == "socket-patch"
+
+
+def test_closing_the_output_pipes_neither_passes_nor_ends_the_clock_early(monkeypatch):
+    monkeypatch.setenv(sandbox.ALLOW_WEAK_ENV, "1")
+    silent = "import os, time\nos.close(1)\nos.close(2)\ntime.sleep({})\nassert {}"
+    assert run_python(silent.format(0.3, "True"), LIMITS).status == "failed"  # no marker can arrive
+    result = run_python(silent.format(60, "True"), SandboxLimits(timeout_s=1.5))
+    assert result.status == "timeout" and 1.4 < result.duration_s < 5

@@ -410,6 +410,7 @@ def _child_setup(level: str, uid: int | None, limits: SandboxLimits, nproc: int,
                  workdir_in_tmpfs: str | None, program: str | None):
     """The function that runs in the child between fork and exec (as root for the uid levels)."""
     cpu = int(limits.timeout_s) + 1
+    _libc(), _cap_last_cap()  # resolved here, in the parent: the child must not search for libc
     plan = _mount_plan() if level in STRONG_LEVELS else None
     arch = _seccomp_arch()
     bpf = _bpf_program(arch) if arch and level in ("namespaces+seccomp", "uid") else None
@@ -559,7 +560,7 @@ class _CappedStream:
         return min(len(self.buf), self.cap)
 
 
-def _read_capped(proc: subprocess.Popen, deadline: float, streams: dict) -> bool:
+def _read_capped(deadline: float, streams: dict) -> bool:
     """Drain stdout/stderr until both close or the deadline passes; True if it passed."""
     sel = selectors.DefaultSelector()
     for pipe, sink in streams.items():
@@ -624,13 +625,19 @@ def run_python(code: str, limits: SandboxLimits = SandboxLimits(), tail_chars: i
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        timed_out = _read_capped(proc, start + limits.timeout_s, {proc.stdout: out, proc.stderr: err})
+        deadline = start + limits.timeout_s
+        timed_out = _read_capped(deadline, {proc.stdout: out, proc.stderr: err})
+        if not timed_out:  # both pipes closed: give the program the rest of its time to exit
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
         # Kill everything the program started (also children that left its process group and
         # still hold its output pipes), then collect what is left in the pipes.
         _kill_group(proc.pid)
         if uid is not None:
             _kill_uid(uid)
-        _read_capped(proc, time.monotonic() + 5, {p: s for p, s in ((proc.stdout, out), (proc.stderr, err))
+        _read_capped(time.monotonic() + 5, {p: s for p, s in ((proc.stdout, out), (proc.stderr, err))
                                                    if not p.closed})
         proc.stdout.close()
         proc.stderr.close()
