@@ -59,7 +59,7 @@ class CompletionExample:
     ops: list[Op]
     script: str                        # linearised MOV/DEL/UPD/INS script
     actions: str                       # incremental Delete/Add/Copy/Stop actions
-    context: list[dict]                # ΔC: {"lines": [a, b], "diff": str, "script": str | None}
+    context: list[dict]                # ΔC: {"lines": [first, last] (1-based), "diff": str, "script": str}
     context_before: str
     context_after: str
     nodes: int
@@ -302,7 +302,7 @@ def build(old: str, new: str, language: str = "python",
             g = other[0]
             if g.end <= lo or g.start >= hi:
                 continue
-            context.append({"lines": [g.start, g.end], "diff": _diff_text(other[1], other[2]),
+            context.append({"lines": [g.start + 1, g.end], "diff": _diff_text(other[1], other[2]),
                             "script": render_script(other[3], other[5]) if other[5] else "",
                             "_ops": other[5], "_pre": other[3]})
         if s.require_context_edits and not context:
@@ -338,7 +338,7 @@ def model_input(ex: CompletionExample) -> str:
     if ex.context:
         parts.append("### Edits in its context")
         for c in ex.context:
-            parts.append(f"# lines {c['lines'][0] + 1}-{c['lines'][1]}")
+            parts.append(f"# lines {c['lines'][0]}-{c['lines'][1]}")
             parts.append(c["diff"])
             if c["script"]:
                 parts.append("# as tree edits")

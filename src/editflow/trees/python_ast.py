@@ -126,6 +126,8 @@ def from_tree(tree: Node) -> ast.AST:
     if not (isinstance(cls, type) and issubclass(cls, ast.AST)) or tree.label in (NULL,):
         raise TreeError(f"unknown node type {tree.label!r}")
     prim, kids = fields_of(cls)
+    if not prim and cls is not ast.Constant and tree.value is not None:
+        raise TreeError(f"{tree.label} has no value (got {tree.value!r})")
     kw = {}
     try:
         if cls is ast.Constant:
