@@ -198,3 +198,24 @@ def test_closing_the_output_pipes_neither_passes_nor_ends_the_clock_early(monkey
     assert run_python(silent.format(0.3, "True"), LIMITS).status == "failed"  # no marker can arrive
     result = run_python(silent.format(60, "True"), SandboxLimits(timeout_s=1.5))
     assert result.status == "timeout" and 1.4 < result.duration_s < 5
+
+
+@strong_only
+def test_without_seccomp_the_namespaces_still_hold(monkeypatch, host_dir):
+    """The `namespaces` level (architectures without our filter): no capabilities, private
+    /tmp, and abstract Unix sockets live in the sandbox's own network namespace."""
+    monkeypatch.setattr(sandbox, "isolation", lambda: "namespaces")
+    address = f"\0editflow-attack-{uuid.uuid4().hex}"
+    shutdown, received = _unix_server(address)
+    name = f"/tmp/editflow-attack-{uuid.uuid4().hex}"
+    code = ("status = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+            "print(status['Seccomp'].strip(), status['CapEff'].strip())\n"
+            f"open({name!r}, 'w').write('x')\n"
+            f"import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({address!r})")
+    try:
+        result = run_python(code, LIMITS)
+    finally:
+        shutdown()
+    assert result.isolation == "namespaces" and result.stdout.split() == ["0", "0000000000000000"]
+    assert result.status == "failed" and "ConnectionRefusedError" in result.stderr
+    assert received == [] and not os.path.exists(name)
