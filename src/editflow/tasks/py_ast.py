@@ -108,30 +108,23 @@ _CARD_COMMON = ("P is the smallest run of sibling statements covering a changed 
                 f"scripts). C3PO's filters: at most {SETTINGS.max_fragment_nodes} nodes in P, no "
                 "delete-only edits, no renames already made in the context.")
 
+
+
+def _spec(name: str, description: str, examples, decode, fmt: str, scores, order: int, card: str) -> TaskSpec:
+    return TaskSpec(name=name, description=description, reads="python", examples=examples,
+                    decode=decode, extra_scores=scores, order=order, card=card,
+                    labels={"artifact": "Python", "code_label": "Fragment and context edits",
+                            "format": fmt})
+
+
 TASKS = [
-    TaskSpec(
-        name="py-ast",
-        description="Python EditCompletion (C3PO): fragment + context edits -> MOV/DEL/UPD/INS edit script",
-        reads="python",
-        examples=script_examples,
-        decode=decode_script,
-        labels={"artifact": "Python", "code_label": "Fragment and context edits",
-                "format": "an edit script (one MOV/DEL/UPD/INS operation per line, node addresses from the fragment tree)"},
-        extra_scores=script_scores,
-        order=40,
-        card="- **py-ast** (C3PO EditCompletion, edit script): " + _CARD_COMMON
-             + " Target: the linearised edit script (docs/trees.md).",
-    ),
-    TaskSpec(
-        name="py-ast-text",
-        description="Python EditCompletion, one-pass baseline: fragment + context edits -> the edited fragment as code",
-        reads="python",
-        examples=text_examples,
-        decode=decode_text,
-        labels={"artifact": "Python", "code_label": "Fragment and context edits",
-                "format": "the edited fragment as Python code"},
-        extra_scores=text_scores,
-        order=41,
-        card="- **py-ast-text** (one-pass baseline of py-ast): the same examples; target: P' as code.",
-    ),
+    _spec("py-ast", "Python EditCompletion (C3PO): fragment + context edits -> MOV/DEL/UPD/INS edit script",
+          script_examples, decode_script,
+          "an edit script (one MOV/DEL/UPD/INS operation per line, node addresses from the fragment tree)",
+          script_scores, 40,
+          "- **py-ast** (C3PO EditCompletion, edit script): " + _CARD_COMMON
+          + " Target: the linearised edit script (docs/trees.md)."),
+    _spec("py-ast-text", "Python EditCompletion, one-pass baseline: fragment + context edits -> the edited fragment as code",
+          text_examples, decode_text, "the edited fragment as Python code", text_scores, 41,
+          "- **py-ast-text** (one-pass baseline of py-ast): the same examples; target: P' as code."),
 ]
