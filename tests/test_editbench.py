@@ -13,7 +13,7 @@ from editflow.cli import main
 from editflow.editbench import canitedit, humaneval
 from editflow.editbench.instructions import instructions
 from editflow.editbench.mutations import candidate_mutations
-from editflow.editbench.schema import BENCHMARK_SCHEMA, CONTRACT_COLUMNS, program
+from editflow.editbench.schema import BENCHMARK_SCHEMA, CONTRACT_COLUMNS, program, style_rows, to_table
 from editflow.metrics.sandbox import SandboxLimits, is_strong, isolation, run_python
 
 PROGRAM = '''def f(xs, t):
@@ -172,3 +172,14 @@ def test_settings_are_checked(tmp_path, capsys):
     assert main(["benchmark", "--source", "humaneval-edit", "--out", str(tmp_path / "x.parquet"),
                  "--settings", '{"sed": 1}']) == 2
     assert "unknown key(s) ['sed']" in capsys.readouterr().err
+
+
+def test_style_rows_feed_inference_and_pass_at_k(tmp_path):
+    problems = canitedit.load(_canitedit_parquet(tmp_path / "in.parquet"))
+    rows = style_rows(to_table(problems)).to_pylist()
+    assert [(r["example_id"], r["instruction_style"], r["instruction"]) for r in rows] == [
+        ("canitedit/7#lazy", "lazy", "add tax"),
+        ("canitedit/7#descriptive", "descriptive", "Make price add 20% tax and round to cents."),
+        ("canitedit/8#lazy", "lazy", "keep"), ("canitedit/8#descriptive", "descriptive", "Keep g.")]
+    assert rows[0]["before"] == CANITEDIT_ROWS[0]["before"] and rows[0]["reference"] == CANITEDIT_ROWS[0]["after"]
+    assert rows[3]["tests"] == CANITEDIT_ROWS[1]["tests"]

@@ -57,3 +57,26 @@ def to_table(problems: list[Problem]) -> pa.Table:
 def program(code: str, tests: str) -> str:
     """What the sandbox runs for a problem: the code, then its tests (as `editflow score` does)."""
     return f"{code}\n\n{tests}\n"
+
+
+def style_rows(table: pa.Table) -> pa.Table:
+    """One row per problem and instruction style: what inference and scoring need.
+
+    Columns: example_id ("<problem_id>#<style>", as editflow.metrics.passk expects),
+    problem_id, instruction_style, instruction, before, reference (= after), tests.
+    Problems stay in table order, lazy before descriptive.
+    """
+    from editflow.metrics.passk import benchmark_example_id
+
+    columns = {name: [] for name in ("example_id", "problem_id", "instruction_style", "instruction",
+                                     "before", "reference", "tests")}
+    for row in table.select(list(CONTRACT_COLUMNS)).to_pylist():
+        for style in INSTRUCTION_STYLES:
+            columns["example_id"].append(benchmark_example_id(row["problem_id"], style))
+            columns["problem_id"].append(row["problem_id"])
+            columns["instruction_style"].append(style)
+            columns["instruction"].append(row[f"instruction_{style}"])
+            columns["before"].append(row["before"])
+            columns["reference"].append(row["after"])
+            columns["tests"].append(row["tests"])
+    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()})
