@@ -1,7 +1,7 @@
 """What a synth run made: stats JSON, the seed paper's Fig. 4 panels and a card section.
 
 Next to FILE.parquet: FILE.stats.json (the funnel, per-generator drop reasons and reject rate,
-generation throughput, distributions), FILE.plots/{modified_lines,hunks,topics}.png and
+generation throughput, distributions), FILE.fig4.png (modified lines, hunks, topics) and
 FILE.README.md, a dataset-card section that states the reject rate plainly (a 135M offline
 model rejects most of what it writes; that is the figure, not a failure of the stage).
 """
@@ -28,9 +28,8 @@ OTHER_REASONS = {
 def side_paths(out: str | Path) -> dict[str, Path]:
     out = Path(out)
     stem = out.with_suffix("")
-    plots = Path(f"{stem}.plots")
-    return {"stats": Path(f"{stem}.stats.json"), "readme": Path(f"{stem}.README.md"), "plots": plots,
-            "modified_lines": plots / "modified_lines.png", "hunks": plots / "hunks.png", "topics": plots / "topics.png"}
+    return {"stats": Path(f"{stem}.stats.json"), "readme": Path(f"{stem}.README.md"),
+            "figure": Path(f"{stem}.fig4.png")}
 
 
 def by_generator(rows: list[dict]) -> dict:
@@ -51,43 +50,38 @@ def distributions(rows: list[dict]) -> dict:
             "hunks": dict(sorted(Counter(r["hunks"] for r in counted).items()))}
 
 
-def _bar(path: Path, counts: dict, title: str, xlabel: str, limit: float | None = None) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+def _bars(ax, counts: dict, title: str, xlabel: str, limit: float | None = None) -> None:
     keys = list(counts)
     ax.bar([str(k) for k in keys], list(counts.values()), color="#4477aa")
     if limit is not None and keys:
-        over = sum(1 for k in keys if float(k) <= limit) - 0.5
-        ax.axvline(over, color="#cc3311", linestyle="--", label=f"filter: > {limit:g} dropped")
+        ax.axvline(sum(1 for k in keys if float(k) <= limit) - 0.5, color="#cc3311", linestyle="--",
+                   label=f"> {limit:g} dropped")
         ax.legend(fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("triplets")
     if len(keys) > 20:
         ax.set_xticks(range(0, len(keys), max(1, len(keys) // 10)))
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    plt.close(fig)
 
 
-def write_plots(out: str | Path, stats: dict) -> None:
-    """Fig. 4 of the seed paper: modified lines, hunks (of triplets that reached the diff
-    filter) and rows per topic (of those that reached the topic filter), before the quota."""
-    paths = side_paths(out)
-    dist = stats["distributions"]
-    settings = stats["settings"]
-    _bar(paths["modified_lines"], dist["modified_lines"], "Modified lines per triplet", "modified lines",
-         settings["max_modified_lines"])
-    _bar(paths["hunks"], dist["hunks"], "Hunks per triplet", "hunks", settings["max_hunks"])
+def write_figure(out: str | Path, stats: dict) -> None:
+    """The seed paper's Fig. 4 as one figure of three panels: modified lines and hunks (of the
+    triplets that reached the diff filter) and triplets per topic (before the quota)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dist, settings = stats["distributions"], stats["settings"]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    _bars(axes[0], dist["modified_lines"], "(a) modified lines", "modified lines", settings["max_modified_lines"])
+    _bars(axes[1], dist["hunks"], "(b) hunks", "hunks", settings["max_hunks"])
     topics = stats["funnel"]["topics"]["before_quota"]
-    ordered = dict(sorted(topics.items(), key=lambda kv: -kv[1]))
-    _bar(paths["topics"], ordered, "Triplets per HDP topic (before the quota)", "topic")
+    _bars(axes[2], dict(sorted(topics.items(), key=lambda kv: -kv[1])), "(c) triplets per HDP topic", "topic")
+    fig.tight_layout()
+    with atomic_path(side_paths(out)["figure"], suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
 
 
 def card_text(stats: dict, out: str | Path) -> str:
@@ -117,8 +111,7 @@ def card_text(stats: dict, out: str | Path) -> str:
     everything = {**REASONS, **OTHER_REASONS}
     for reason in sorted({k for g in gens.values() for k in g["by_reason"]}):
         lines.append(f"- `{reason}`: {everything.get(reason, reason)}")
-    lines += ["", "Figures: `modified_lines.png`, `hunks.png`, `topics.png` in "
-              f"`{side_paths(out)['plots'].name}/`.", ""]
+    lines += ["", f"![modified lines, hunks and topics]({side_paths(out)['figure'].name})", ""]
     return "\n".join(lines)
 
 
@@ -129,5 +122,5 @@ def _pct(a: int, b: int) -> str:
 def write_card(out: str | Path, stats: dict) -> None:
     paths = side_paths(out)
     write_json(stats, paths["stats"])
-    write_plots(out, stats)
+    write_figure(out, stats)
     write_text(card_text(stats, out), paths["readme"])

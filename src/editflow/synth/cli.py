@@ -5,7 +5,7 @@ trees, asks each generator model for a program and a descriptive and a lazy edit
 (round 1, one-shot), then for the edited program or <UNREASONABLE> (round 2, self-check),
 through editflow's batched inference backends with temperature 0.8 and top-p 0.95. Then the
 diff filter, duplicate removal (also against --mined data) and the HDP topic quota. Every
-row is written, kept or with its drop_reason; FILE.stats.json has the funnel, FILE.plots/ the
+row is written, kept or with its drop_reason; FILE.stats.json has the funnel, FILE.fig4.png the
 figures and FILE.README.md the card section (docs/synth.md).
 
 Examples:
