@@ -219,3 +219,19 @@ def test_without_seccomp_the_namespaces_still_hold(monkeypatch, host_dir):
     assert result.isolation == "namespaces" and result.stdout.split() == ["0", "0000000000000000"]
     assert result.status == "failed" and "ConnectionRefusedError" in result.stderr
     assert received == [] and not os.path.exists(name)
+
+
+def test_ordinary_programs_still_run(monkeypatch):
+    """Threads, subprocesses, a multiprocessing pool (semaphores in /dev/shm), temp files,
+    socketpair and numpy all work under the filter and the read-only view."""
+    monkeypatch.setenv(sandbox.ALLOW_WEAK_ENV, "1")
+    code = ("import threading, subprocess, multiprocessing, tempfile, socket\n"
+            "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
+            "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout.strip())\n"
+            "with multiprocessing.Pool(2) as pool:\n    print(pool.map(abs, [-1, -2, 3]))\n"
+            "with tempfile.NamedTemporaryFile() as fh:\n    print(fh.write(b'xyz'))\n"
+            "a, b = socket.socketpair()\na.send(b'ok')\nprint(b.recv(2).decode())\n"
+            "import numpy\nprint(int(numpy.arange(4).sum()))")
+    result = run_python(code, SandboxLimits(timeout_s=30))
+    assert result.passed, result.stderr
+    assert result.stdout.split() == ["thread", "child", "[1,", "2,", "3]", "3", "ok", "6"]

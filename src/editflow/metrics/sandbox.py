@@ -383,7 +383,7 @@ def _enter_namespaces(plan: _MountPlan, tmpfs_mb: int) -> None:
             _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
     for fd in keep_open:
         os.close(fd)
-    fresh = ["/tmp"] + (["/dev/shm"] if os.path.isdir("/dev/shm") else [])
+    fresh = [os.path.realpath(p) for p in ("/tmp", "/dev/shm") if os.path.isdir(p)]  # /dev/shm may link to /run/shm
     for point in fresh:
         _mount("tmpfs", point, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
     for point, flags in _mountinfo():
