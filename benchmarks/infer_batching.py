@@ -9,6 +9,15 @@ editflow is `HFBackend.generate` over the length-sorted batches `editflow infer`
 for both, their ratio (`speedup`) and the share of examples whose greedy output text is
 identical (`same_output_share`; batching can change fp32 arithmetic slightly).
 
+`--hf-padded-peer` adds the peer a user would write on a GPU: `model.generate` on each of the
+same batches, left-padded, greedy, to the batch's largest budget (no stop strings: rows are
+cut to editflow's length when outputs are compared, `same_as_hf_padded_share`).
+`--model-shape NAME` builds a random-init model of a shape in
+src/editflow/resources/model_shapes (no weights needed; `--tokenizer DIR` gives the
+vocabulary, default the default config's SmolLM2 directory); `--engine` picks the decode loop
+(default: by device). Peak GPU memory and MFU (2 * N_total * tokens/s / 989e12) are reported
+per arm on CUDA.
+
 Prompts come from `--dataset` (default results/dataset) when its test split exists; else
 from a prompt mix derived in memory from the demo repositories' edit scripts
 (editflow.demo.Project: the same notebooks and commit messages the default DAG mines),
@@ -17,8 +26,8 @@ default config's `infer` section.
 
 Examples:
     python benchmarks/infer_batching.py --dataset results/dataset --threads 2   # CPU, SmolLM2-135M
-    python benchmarks/infer_batching.py --model deepseek-ai/deepseek-coder-1.3b-instruct \\
-        --device cuda --dtype bfloat16 --n 256 --batch-size 64
+    python benchmarks/infer_batching.py --model-shape ds-1.3b --device cuda --dtype bfloat16 \\
+        --n 64 --baseline-n 2 --max-new-tokens 256 --hf-padded-peer
 The last line of the output is one JSON object.
 """
 from __future__ import annotations
@@ -113,6 +122,46 @@ def load_prompts(args) -> tuple[list[str], str]:
             for task, e in items], source
 
 
+def hf_padded_peer(backend, prompts, batches, batched, sync, reset_peak, peak_gb) -> dict:
+    """model.generate on each planned batch, left-padded, greedy, to the batch's largest budget.
+
+    Tokens count up to each row's EOS (or the budget). A row matches when editflow's text equals
+    the peer's first n tokens decoded, n = editflow's token count for that row.
+    """
+    import torch
+
+    tok, model = backend.tokenizer, backend.model
+    side, tok.padding_side = tok.padding_side, "left"
+    eos = set(backend.eos_ids)
+    tokens, same = 0, 0
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        model.generate(**tok(prompts[:2], return_tensors="pt", padding=True).to(device), max_new_tokens=4,
+                       do_sample=False, pad_token_id=tok.pad_token_id)  # warm-up
+        sync()
+        reset_peak()
+        t0 = time.perf_counter()
+        outs = []
+        for batch in batches:
+            enc = tok([prompts[r.index] for r in batch], return_tensors="pt", padding=True).to(device)
+            out = model.generate(**enc, max_new_tokens=max(r.budget for r in batch), do_sample=False,
+                                 eos_token_id=backend.eos_ids, pad_token_id=tok.pad_token_id,
+                                 temperature=None, top_p=None, top_k=None)
+            outs.append((batch, out[:, enc["input_ids"].shape[1]:]))
+        sync()
+        seconds = time.perf_counter() - t0
+    tok.padding_side = side
+    for batch, new in outs:
+        for r, row in zip(batch, new.tolist()):
+            row = row[:r.budget]
+            end = next((i + 1 for i, t in enumerate(row) if t in eos), len(row))
+            tokens += end
+            same += tok.decode(row[:batched[r.index].n_tokens], skip_special_tokens=True) == batched[r.index].text
+    return {"hf_padded_seconds": round(seconds, 2), "hf_padded_tokens": tokens,
+            "hf_padded_tokens_per_s": round(tokens / seconds, 2), "hf_padded_peak_gpu_gb": peak_gb(),
+            "same_as_hf_padded_share": round(same / len(prompts), 4)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="resources/models/smollm2-135m-instruct")
@@ -131,6 +180,15 @@ def main() -> int:
     parser.add_argument("--dataset", default="results/dataset")
     parser.add_argument("--attn-implementation", default=None, choices=["sdpa", "eager"])
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--model-shape", help="random-init model of this shape (resources/model_shapes) instead of --model")
+    parser.add_argument("--tokenizer", default="resources/models/smollm2-135m-instruct",
+                        help="tokenizer directory for --model-shape (default: %(default)s)")
+    parser.add_argument("--engine", default="auto", choices=["auto", "slots", "graphs"],
+                        help="decode loop (default: graphs on cuda, slots on cpu)")
+    parser.add_argument("--hf-padded-peer", action="store_true",
+                        help="also time model.generate on the same batches, left-padded")
+    parser.add_argument("--gpu-batch-limits", action="store_true",
+                        help="size batches from free GPU memory as `editflow infer` does on cuda")
     args = parser.parse_args()
 
     import torch
@@ -141,8 +199,19 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     stop = load_template("base").stop
     t0 = time.perf_counter()
-    backend = load_hf_backend(args.model, adapter=None, merge_adapter=False, dtype=args.dtype, quantization="none",
-                              stop=stop, device=args.device, attn_implementation=args.attn_implementation)
+    if args.model_shape:
+        from model_shapes import build_model
+
+        from editflow.infer.generate import backend_for_model
+        from editflow.modeling import load_tokenizer
+
+        args.model = f"shape:{args.model_shape}"
+        backend = backend_for_model(build_model(args.model_shape, args.device, args.dtype),
+                                    load_tokenizer(args.tokenizer, padding_side="left"), stop=stop, engine=args.engine)
+    else:
+        backend = load_hf_backend(args.model, adapter=None, merge_adapter=False, dtype=args.dtype, quantization="none",
+                                  stop=stop, device=args.device, attn_implementation=args.attn_implementation,
+                                  engine=args.engine)
     load_s = time.perf_counter() - t0
     prompts, source = load_prompts(args)
     lengths = [backend.count_tokens(p) for p in prompts]
@@ -151,9 +220,18 @@ def main() -> int:
     print(f"{len(prompts)} prompts from {source}; prompt tokens min/median/max "
           f"{min(lengths)}/{statistics.median(lengths):.0f}/{max(lengths)}", file=sys.stderr)
 
+    cuda = args.device.startswith("cuda")
+
     def sync():
-        if args.device.startswith("cuda"):
+        if cuda:
             torch.cuda.synchronize()
+
+    def reset_peak():
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+
+    def peak_gb():
+        return round(torch.cuda.max_memory_allocated() / 2**30, 2) if cuda else None
 
     backend.generate(prompts[:1], [4])  # warm-up
     seed_loop_generate(backend, prompts[0], 4, stop)
@@ -167,9 +245,14 @@ def main() -> int:
     print(f"batch 1: {single_s:.1f} s", file=sys.stderr)
 
     requests = [Request(i, n, b) for i, (n, b) in enumerate(zip(lengths, budgets))]
-    batches = plan_batches(requests, args.batch_size, args.max_batch_tokens)
+    limits = (args.batch_size, args.max_batch_tokens)
+    if args.gpu_batch_limits:
+        limits = backend.batch_limits(*limits)
+    batches = plan_batches(requests, *limits)
     batched = [None] * len(prompts)
+    backend.generate(prompts[:2], [4, 4])  # warm-up of the batched path (kernels, allocator)
     sync()
+    reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
     for batch in batches:
         outs = backend.generate([prompts[r.index] for r in batch], [r.budget for r in batch])
@@ -177,7 +260,9 @@ def main() -> int:
             batched[r.index] = o[0]
     sync()
     batched_s, batched_cpu = time.perf_counter() - t0, time.process_time() - c0
+    batched_peak = peak_gb()
     print(f"batched: {batched_s:.1f} s in {len(batches)} batches", file=sys.stderr)
+    peer = hf_padded_peer(backend, prompts, batches, batched, sync, reset_peak, peak_gb) if args.hf_padded_peer else {}
 
     single_tokens = sum(n for _, n in single.values())
     batched_tokens = sum(g.n_tokens for g in batched)
@@ -201,7 +286,20 @@ def main() -> int:
         "baseline_cpu_seconds": round(single_cpu, 2), "batched_cpu_seconds": round(batched_cpu, 2),
         "speedup_cpu_time": round((batched_tokens / batched_cpu) / (single_tokens / single_cpu), 2),
         "finish_reasons": {r: sum(g.finish_reason == r for g in batched) for r in ("stop", "eos", "length")},
+        "engine": backend.engine, "batch_limits": list(limits), "batched_peak_gpu_gb": batched_peak,
+        **peer,
     }
+    if cuda:
+        from model_shapes import mfu, param_count
+
+        n_params = param_count(backend.model)
+        result["params_total"] = n_params
+        result["mfu_formula"] = "2 * params_total * tokens_per_s / 989e12"
+        result["batched_mfu"] = round(mfu(n_params, result["batched_tokens_per_s"], 2), 4)
+        if peer:
+            result["hf_padded_mfu"] = round(mfu(n_params, peer["hf_padded_tokens_per_s"], 2), 4)
+    if peer:
+        result["speedup_vs_hf_padded"] = round(result["batched_tokens_per_s"] / peer["hf_padded_tokens_per_s"], 2)
     print(json.dumps(result))
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from editflow.infer.engine import Generated, StopCheck, decode_batch, enable_chunked_attention
 
-__all__ = ["Generated", "HFBackend", "choose_engine", "load_hf_backend"]
+__all__ = ["Generated", "HFBackend", "backend_for_model", "choose_engine", "load_hf_backend"]
 
 ENGINES = ("slots", "graphs")
 
@@ -128,14 +128,27 @@ def load_hf_backend(model_path: str, *, adapter: str | None, merge_adapter: bool
 
     kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
     model = load_model(model_path, dtype=dtype, quantization=quantization, device=device, **kwargs)
-    if choose_engine(str(next(model.parameters()).device), engine) == "slots":
-        enable_chunked_attention(model)
     if adapter:
         from peft import PeftModel
 
+        prepare_attention(model, engine)  # before peft wraps it
         model = PeftModel.from_pretrained(model, adapter)
         if merge_adapter:
             model = model.merge_and_unload()
-    model.eval()
     tokenizer = load_tokenizer(tokenizer_path or model_path, padding_side="left")
+    return backend_for_model(model, tokenizer, stop=stop, engine=engine, **gen_kwargs)
+
+
+def prepare_attention(model, engine: str = "auto") -> str:
+    """Set up the attention the chosen engine runs with; returns the engine's name."""
+    chosen = choose_engine(str(next(model.parameters()).device), engine)
+    if chosen == "slots":
+        enable_chunked_attention(model)
+    return chosen
+
+
+def backend_for_model(model, tokenizer, *, stop: Sequence[str], engine: str = "auto", **gen_kwargs: Any) -> HFBackend:
+    """An HFBackend around an already built model (benchmarks build random-init shapes in memory)."""
+    prepare_attention(model, engine)
+    model.eval()
     return HFBackend(model, tokenizer, stop=stop, engine=engine, **gen_kwargs)
