@@ -332,3 +332,75 @@ def test_kept_rows_become_instruct_examples(scripted):
     first = view.to_pylist()[0]
     assert first["source"] == first["old_code"] and first["changed_lines"] == 1 and first["hunks"] == 1
     assert set(view["repo"].to_pylist()) == {"acme/clean"}   # the seed repository: its split
+
+
+# -- a real (tiny, random) model through editflow's batched engine ----------------------------
+
+CHAT = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+
+
+@pytest.fixture(scope="module")
+def tiny_chat_model(tmp_path_factory):
+    """A 2-layer random Llama (width 32) whose byte-level BPE tokenizer has a chat template."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from editflow.synth.prompting import ROUND1, ROUND2, SYSTEM
+
+    out = tmp_path_factory.mktemp("tiny-chat-llama")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator([SYSTEM, ROUND1, ROUND2, module_text("model", 20)], trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<pad>", "<eos>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>", pad_token="<pad>")
+    fast.chat_template = CHAT
+    fast.save_pretrained(out)
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                                 eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id,
+                                 bos_token_id=None)).save_pretrained(out)
+    return out
+
+
+def test_cli_with_a_tiny_random_model_drops_its_garbage_with_reasons(repos, tiny_chat_model, tmp_path, monkeypatch):
+    import torch
+
+    from editflow.cli import main
+
+    monkeypatch.chdir(tmp_path)   # no config/config.yaml here: the settings' defaults apply
+    settings = json.dumps({"max_new_tokens": 12, "batch_size": 4, "dtype": "float32", "size": 2})
+    before = torch.get_num_threads()
+    args = ["synth", "--repos", *map(str, repos), "--model", str(tiny_chat_model), "--generator-name", "tiny",
+            "--n", "4", "--settings", settings, "--device", "cpu", "--threads", "1"]
+    try:
+        assert main(args + ["--out", "a.parquet"]) == 0
+        assert main(args + ["--out", "b.parquet"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    table = pq.read_table("a.parquet")
+    assert table.equals(pq.read_table("b.parquet"))   # seeded sampling: the same rows again
+    rows = table.to_pylist()
+    assert len(rows) == 4 and {r["generator"] for r in rows} == {"tiny"}
+    assert all(not r["kept"] and r["drop_reason"] in parsing.REASONS for r in rows)
+    generated = [r for r in rows if r["repo"] == "acme/clean"]
+    assert [r["drop_reason"] for r in rows if r["repo"] == "acme/hostile"] == ["seed_prompt_injection"] * 2
+    assert all(r["raw_round1"] is not None and 1 <= r["tokens_round1"] <= 12 for r in generated)
+    stats = json.loads(Path("a.stats.json").read_text())
+    assert stats["funnel"]["funnel_adds_up"] and stats["generation"]["tiny"]["rounds"]["round1"]["prompts"] == 2
+    assert stats["generation"]["tiny"]["new_tokens"] == sum(r["tokens_round1"] for r in generated)
+    assert "| tiny | 4 | 0 | 100.0% |" in Path("a.README.md").read_text()
+
+
+def test_cli_rejects_bad_input_without_a_traceback(tmp_path, capsys):
+    from editflow.cli import main
+
+    assert main(["synth", "--repos", str(tmp_path), "--model", "m", "--n", "2", "--out", str(tmp_path / "o.parquet"),
+                 "--settings", "{}"]) == 2
+    assert "no repository has two files" in capsys.readouterr().err
+    assert main(["synth", "--repos", str(tmp_path), "--model", "m", "--out", "o.parquet",
+                 "--settings", '{"temprature": 0.8}']) == 2
+    assert "unknown settings ['temprature']" in capsys.readouterr().err
