@@ -159,7 +159,12 @@ def unit_changes(f: FileSides) -> list[UnitChange]:
         after = next((new[v.key].start for v in f.old_units[i + 1:] if v.key in new), next_new_start)
         out.append((after, 0, UnitChange(f.path, u.key, u.kind, "deletion", u, None)))
     out.sort(key=lambda t: (t[0], t[1]))
-    return [c for _, _, c in out]
+    return [c for _, _, c in out if not _blank(c)]
+
+
+def _blank(c: UnitChange) -> bool:
+    """A change between blank-line regions (they shift as definitions come and go): no code."""
+    return all(u is None or not u.text.strip() for u in (c.old, c.new))
 
 
 def commit_changes(edits: Iterable[dict[str, Any]], max_file_lines: int = 5000,

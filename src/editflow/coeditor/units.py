@@ -24,6 +24,10 @@ import warnings
 from dataclasses import dataclass
 
 
+# CPython's parser limits; parso would recurse through the same structure without them
+_TOO_DEEP = ("too many nested parentheses", "too many levels of indentation", "too complex")
+
+
 class Unparseable(ValueError):
     """Neither ast nor parso could split this source; `reason` is the counted skip reason."""
 
@@ -103,7 +107,10 @@ def parse_defs(text: str) -> tuple[tuple[_Def, ...], str]:
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
         return _ast_defs(tree.body, False), "ast"
-    except (SyntaxError, ValueError):
+    except SyntaxError as exc:
+        if any(m in str(exc.msg) for m in _TOO_DEEP):
+            raise Unparseable("too_deeply_nested", str(exc.msg)) from None
+    except ValueError:
         pass
     except (RecursionError, MemoryError) as exc:
         raise Unparseable("too_deeply_nested", type(exc).__name__) from None
