@@ -2,7 +2,7 @@
 `ast.dump`, in the same run; and whether every EditCompletion example's gold script
 reproduces its post-edit tree.
 
-For every modified `.py` (or `.cs`) file of a git history (non-merge commits, first parent),
+For every modified `.py` (or `.cs`) file of a git history (every non-merge commit),
 both sides are parsed and then:
 - baseline: `ast.dump(tree, indent=1)` of both sides, line-diffed with difflib
   (C#: tree-sitter's s-expression, one node per line), i.e. "which dumped lines changed";
@@ -38,7 +38,7 @@ EXT = {"python": ".py", "csharp": ".cs"}
 
 
 def file_pairs(repo: str, ext: str, max_pairs: int) -> list[tuple[str, str]]:
-    log = subprocess.run(["git", "-C", repo, "log", "--no-merges", "--first-parent", "--raw",
+    log = subprocess.run(["git", "-C", repo, "log", "--no-merges", "--raw",
                           "--no-renames", "--format=C %H", "HEAD"],
                          capture_output=True, text=True, check=True).stdout
     shas = []

@@ -108,3 +108,11 @@ def test_changed_compound_header_makes_the_whole_statement_the_fragment():
         ("1-3", "if a:\n    x = 1\n    y = 2", 'UPD r.0.0.0 "b"')]
     nested = build("def f():\n    if a:\n        x = 1\n", "def f():\n    if a:\n        x = 2\n")
     assert [(e.key, e.source, e.script) for e in nested.examples] == [("3-3", "x = 1", 'UPD r.0.0.1 "2"')]
+
+
+def test_insertions_at_the_edges_stay_out_of_the_fragment():
+    out = build("def f():\n    a = 1\n    b = 2\n", "def f():\n    z = 0\n    a = 1\n    b = 3\n    c = 4\n")
+    assert out.skips == Counter({"insert_only_region": 1})
+    assert [(e.key, e.source, e.target_text) for e in out.examples] == [("3-3", "b = 2", "b = 3\nc = 4")]
+    ins = build("x = 1\ny = 2\n", "w = 0\nx = 1\ny = 5\n")
+    assert [(e.key, e.target_text) for e in ins.examples] == [("2-2", "y = 5")]

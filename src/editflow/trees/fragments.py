@@ -153,14 +153,20 @@ def _hunks(old: list[str], new: list[str]) -> list[tuple[int, int, int, int]]:
     return [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in sm.get_opcodes() if tag != "equal"]
 
 
-def _map_line(hunks, line: int, side_end: bool) -> int | None:
-    """Old line -> new line outside changed regions (None: inside one)."""
+def _map_line(hunks, line: int, is_end: bool) -> int | None:
+    """Old line boundary -> new line boundary (None where it falls inside a changed region).
+
+    Insertions exactly at P's start or end stay outside P (they are regions of their own)."""
     shift = 0
     for i1, i2, j1, j2 in hunks:
-        if line < i1 or (line == i1 and not side_end) or (side_end and line <= i1):
-            break
-        if line < i2 or (side_end and line == i2 and i1 == i2):
+        if i1 == i2:
+            before = i1 < line or (i1 == line and not is_end)
+        elif i1 < line < i2:
             return None
+        else:
+            before = i2 <= line
+        if not before:
+            break
         shift = j2 - i2
     return line + shift
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from editflow.trees.node import Node, subtree_hashes
+from editflow.trees.node import Node
 
 
 @dataclass
@@ -68,23 +68,34 @@ def ted_config(label_change_cost: int = 1):
     return _Costs()
 
 
-def _heights(root: Node) -> dict[int, int]:
-    h: dict[int, int] = {}
+def _index(root: Node, hashes: dict, heights: dict, sizes: dict) -> None:
+    """One post-order pass: each subtree's isomorphism key, height and size (by node id).
+
+    The key is Python's hash of (label, value, children's keys): equal subtrees get equal
+    keys; a collision would only offer the top-down phase a wrong candidate pair, which the
+    matcher then maps node by node like any other."""
     for n in root.postorder():
-        h[id(n)] = 1 + max((h[id(c)] for c in n.children), default=0)
-    return h
+        kids = n.children
+        k = id(n)
+        if kids:
+            ch = tuple(hashes[id(c)] for c in kids)
+            hashes[k] = hash((n.label, n.value, ch))
+            heights[k] = 1 + max(heights[id(c)] for c in kids)
+            sizes[k] = 1 + sum(sizes[id(c)] for c in kids)
+        else:
+            hashes[k] = hash((n.label, n.value))
+            heights[k] = 1
+            sizes[k] = 1
 
 
 class _Matcher:
     def __init__(self, src: Node, dst: Node, settings: MatchSettings):
         self.src, self.dst, self.s = src, dst, settings
         self.m = Mapping()
-        self.h1, self.h2 = subtree_hashes(src), subtree_hashes(dst)
-        self.ht1, self.ht2 = _heights(src), _heights(dst)
+        self.h1, self.h2, self.ht1, self.ht2 = {}, {}, {}, {}
         self.sizes: dict[int, int] = {}
-        for root in (src, dst):
-            for n in root.postorder():
-                self.sizes[id(n)] = 1 + sum(self.sizes[id(c)] for c in n.children)
+        _index(src, self.h1, self.ht1, self.sizes)
+        _index(dst, self.h2, self.ht2, self.sizes)
 
     # -- helpers -----------------------------------------------------------------------------
     def match_subtrees(self, a: Node, b: Node) -> None:
@@ -126,8 +137,8 @@ class _Matcher:
                         open_(n, by_h2, self.ht2)
                 continue
             level1, level2 = by_h1.pop(top1), by_h2.pop(top2)
-            groups1: dict[bytes, list[Node]] = defaultdict(list)
-            groups2: dict[bytes, list[Node]] = defaultdict(list)
+            groups1: dict[int, list[Node]] = defaultdict(list)
+            groups2: dict[int, list[Node]] = defaultdict(list)
             for n in level1:
                 groups1[self.h1[id(n)]].append(n)
             for n in level2:

@@ -9,7 +9,6 @@ and children are equal, which is what "the script reproduces the post-edit tree"
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -147,23 +146,6 @@ _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 def quote(value: str) -> str:
     """Values in scripts and renderings: JSON-style quoting, so any text round-trips."""
     return json.dumps(value, ensure_ascii=False)
-
-
-def subtree_hashes(root: Node, with_role: bool = False) -> dict[int, bytes]:
-    """id(node) -> a digest of its subtree's labels and values (GumTree's isomorphism test)."""
-    out: dict[int, bytes] = {}
-    for n in root.postorder():
-        h = hashlib.blake2b(digest_size=12)
-        h.update(n.label.encode())
-        h.update(b"\x00" if n.value is None else b"\x01" + n.value.encode("utf-8", "surrogatepass"))
-        if with_role:
-            h.update(b"\x02" + n.role.encode())
-        h.update(b"(")
-        for c in n.children:
-            h.update(out[id(c)])
-        h.update(b")")
-        out[id(n)] = h.digest()
-    return out
 
 
 def parse_sexp(text: str) -> Node:
