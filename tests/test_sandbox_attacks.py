@@ -235,3 +235,27 @@ def test_ordinary_programs_still_run(monkeypatch):
     result = run_python(code, SandboxLimits(timeout_s=30))
     assert result.passed, result.stderr
     assert result.stdout.split() == ["thread", "child", "[1,", "2,", "3]", "3", "ok", "6"]
+
+
+def test_score_refuses_weak_isolation_with_a_clear_error(tmp_path, monkeypatch, capsys, caplog):
+    import json as _json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from editflow.cli import main
+
+    pq.write_table(pa.table({"example_id": ["e1"], "prediction": ["x = 1"], "reference": ["x = 1"],
+                             "tests": ["assert x == 1"]}), tmp_path / "pred.parquet")
+    monkeypatch.delenv(sandbox.ALLOW_WEAK_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "isolation", lambda: "socket-patch")
+    args = ["score", "--in", str(tmp_path / "pred.parquet"), "--out", str(tmp_path / "s.parquet"),
+            "--tokenizer", "whitespace", "--workers", "1"]
+    assert main(args) == 2
+    said = capsys.readouterr().err + caplog.text  # printed by the CLI or logged by the verb
+    assert "refusing to execute it" in said and "allow_weak_isolation" in said
+    assert not (tmp_path / "s.parquet").exists()
+    monkeypatch.setenv(sandbox.ALLOW_WEAK_ENV, "1")
+    assert main(args) == 0
+    details = _json.loads(pq.read_schema(tmp_path / "s.parquet").metadata[b"editflow.score"])
+    assert details["sandbox"]["isolation"] == "socket-patch"
