@@ -81,16 +81,24 @@ def test_exemplars_come_from_train_deterministically(tmp_path):
         load_split(tmp_path, "val", "nb-cell")
 
 
-def test_model_entry_and_checkpoint_resolution():
+def test_model_entry_and_checkpoint_resolution(caplog):
+    """Train and infer resolve models the same way (editflow.model_entry)."""
     from editflow.config import ConfigError
-    from editflow.infer.cli import model_entry, resolve_checkpoint
+    from editflow.infer.cli import resolve_checkpoint
+    from editflow.model_entry import ModelEntry, resolve_model_entry as entry
 
-    assert model_entry(None, "x", "some/dir", '{"dtype": "bfloat16", "quantization": "4bit"}') == {
-        "name": "x", "path": "some/dir", "dtype": "bfloat16", "quantization": "4bit"}
-    assert model_entry(None, "smollm2-135m", "p")["path"] == "resources/models/smollm2-135m-instruct"
-    assert model_entry(None, None, "resources/models/smollm2-135m-instruct")["name"] == "smollm2-135m"
-    assert model_entry(None, "unknown", "a/b/") == {"name": "unknown", "path": "a/b/"}
-    assert model_entry(None, None, "a/b/") == {"name": "b", "path": "a/b/"}
+    assert entry(None, "x", "some/dir", '{"dtype": "bfloat16", "quantization": "4bit"}') == ModelEntry(
+        name="x", path="some/dir", dtype="bfloat16", quantization="4bit")
+    assert entry(None, "smollm2-135m", None).path == "resources/models/smollm2-135m-instruct"
+    assert entry(None, "smollm2-135m", "p").path == "p"          # --model is what gets loaded
+    assert entry(None, None, "resources/models/smollm2-135m-instruct").name == "smollm2-135m"
+    assert entry(None, "unknown", "a/b/") == ModelEntry(name="unknown", path="a/b/")
+    assert "not in the config" in caplog.text
+    assert entry(None, None, "a/b/") == ModelEntry(name="b", path="a/b/")
+    with pytest.raises(ConfigError, match="no model named 'unknown'"):
+        entry(None, "unknown", None)
+    with pytest.raises(ConfigError, match="unknown key"):
+        entry(None, None, None, '{"path": "p", "quantisation": "4bit"}')
     assert resolve_checkpoint(None, None) == "base"
     assert resolve_checkpoint(None, "results/models/m/nb-cell/run3/adapter") == "run3"
     assert resolve_checkpoint("run1", "x/adapter") == "run1"

@@ -25,9 +25,10 @@ report: "{REPO}/workflow/report/workflow.rst"
 import sys
 sys.path.insert(0, "{REPO}/src")
 from editflow.layout import Layout
-from editflow.rules import editflow_command, logged
+from editflow import rules
 L = Layout("results")
-EDITFLOW = editflow_command(False)
+def logged(cmd):
+    return rules.logged(cmd, rules.editflow_command(False))
 def settings(section):
     return shlex.quote(json.dumps(config[section], sort_keys=True))
 def res(section, key):

@@ -20,7 +20,8 @@ from editflow.atomic import write_parquet  # noqa: E402
 from editflow.records import EXAMPLE_SCHEMA  # noqa: E402
 from editflow.train import data  # noqa: E402
 from editflow.train.loop import TrainJob, train  # noqa: E402
-from editflow.train.settings import LoraSettings, ModelSpec, TrainSettings  # noqa: E402
+from editflow.model_entry import ModelEntry  # noqa: E402
+from editflow.train.settings import LoraSettings, TrainSettings  # noqa: E402
 from train_hooks import SimulatedCrash, crash_after  # noqa: E402
 
 TASK = "nb-cell"
@@ -140,7 +141,7 @@ def _read_log(run_dir: Path) -> list[dict]:
 
 def test_train_beats_base_and_publishes_outputs(tiny_model, dataset_dir, tmp_path):
     out = tmp_path / "run0"
-    summary = train(TrainJob(model=ModelSpec(path=str(tiny_model), name="tiny"), task=TASK, run=0,
+    summary = train(TrainJob(model=ModelEntry(path=str(tiny_model), name="tiny"), task=TASK, run=0,
                              dataset=dataset_dir, out=out, settings=_settings(), device="cpu"))
     # 24 train examples / effective batch 4 = 6 steps per epoch, 2 epochs.
     assert summary["final_step"] == 12
@@ -175,7 +176,7 @@ def test_train_beats_base_and_publishes_outputs(tiny_model, dataset_dir, tmp_pat
 
 
 def test_resume_after_crash_matches_uninterrupted_run(tiny_model, dataset_dir, tmp_path):
-    spec = ModelSpec(path=str(tiny_model))
+    spec = ModelEntry(path=str(tiny_model))
     s = _settings(epochs=1, checkpoint_every_steps=2)
     ref = train(TrainJob(model=spec, task=TASK, run=1, dataset=dataset_dir, out=tmp_path / "ref",
                          settings=s, device="cpu"))
@@ -201,7 +202,7 @@ def test_resume_after_crash_matches_uninterrupted_run(tiny_model, dataset_dir, t
 def test_qlora_4bit_on_cpu(tiny_model, dataset_dir, tmp_path):
     pytest.importorskip("bitsandbytes")
     out = tmp_path / "q"
-    summary = train(TrainJob(model=ModelSpec(path=str(tiny_model), quantization="4bit"), task=TASK, run=0,
+    summary = train(TrainJob(model=ModelEntry(path=str(tiny_model), quantization="4bit"), task=TASK, run=0,
                              dataset=dataset_dir, out=out, settings=_settings(max_steps=3), device="cpu"))
     assert summary["final_step"] == 3
     cfg = json.loads((out / "config.json").read_text())
@@ -255,7 +256,7 @@ def test_sigkill_mid_run_then_rerun_resumes(tiny_model, dataset_dir, tmp_path):
     assert not (out / "adapter").exists() and not (out / "loss.png").exists()
     killed_at = max(int(p.name.split("_")[1]) for p in (out / "checkpoints").glob("step_*"))
     s = TrainSettings.from_section(settings)
-    summary = train(TrainJob(model=ModelSpec(path=str(tiny_model)), task=TASK, run=2, dataset=dataset_dir,
+    summary = train(TrainJob(model=ModelEntry(path=str(tiny_model)), task=TASK, run=2, dataset=dataset_dir,
                              out=out, settings=s, device="cpu"))
     assert summary["resumed_from_step"] == killed_at >= 5
     assert summary["final_step"] == 30  # 6 steps/epoch x 5 epochs

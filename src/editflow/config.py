@@ -181,6 +181,13 @@ def section_defaults(path: str) -> dict[str, Any]:
     return node
 
 
+def model_entry_defaults() -> dict[str, Any]:
+    """The schema's defaults of a models[] entry (its optional keys)."""
+    entry = validate_config({"models": [{"name": "x", "path": "x"}]}, load_schema(with_tasks=False))["models"][0]
+    entry.setdefault("max_context", None)
+    return {k: v for k, v in entry.items() if k not in ("name", "path")}
+
+
 def schema_defaults(path: str):
     """Class decorator (put it *under* @dataclass): each annotated field without a default gets
     the schema's default for the key of the same name in section `path`.

@@ -1,6 +1,6 @@
 """The records every stage exchanges, as pyarrow schemas.
 
-These are the contract between stages (DESIGN.md, "Records"); a stage that writes a table
+These are the contract between stages (docs/ARCHITECTURE.md, "Tables"); a stage that writes a table
 writes exactly these columns in this order, so downstream readers never guess.
 """
 from __future__ import annotations

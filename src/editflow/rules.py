@@ -14,8 +14,11 @@ def editflow_command(use_conda: bool) -> str:
     return "editflow" if use_conda else f"{shlex.quote(sys.executable)} -m editflow"
 
 
-def logged(cmd: str) -> str:
+def logged(cmd: str, editflow: str) -> str:
     """A rule's shell command with stdout and stderr going to {log}; when it fails, the log's
-    last lines go to Snakemake's own output, so the cause is on screen, not only in the file."""
+    last lines go to Snakemake's own output, so the cause is on screen, not only in the file.
+    `{EDITFLOW}` in `cmd` becomes `editflow` (the rule's command is complete when the rule is
+    defined, as `snakemake --lint` wants)."""
+    cmd = cmd.replace("{EDITFLOW}", editflow.replace("{", "{{").replace("}", "}}"))
     return (f"{cmd} > {{log:q}} 2>&1 || (status=$?; echo '--- last lines of {{log}}:' >&2;"
             f" tail -n 30 {{log:q}} >&2; exit $status)")

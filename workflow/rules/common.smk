@@ -15,7 +15,7 @@ from snakemake.settings.types import DeploymentMethod  # noqa: E402
 from editflow import tasks  # noqa: E402
 from editflow.config import ConfigError, validate_config  # noqa: E402
 from editflow.layout import Layout  # noqa: E402
-from editflow.rules import editflow_command, logged  # noqa: E402
+from editflow import rules as _rules  # noqa: E402
 
 try:
     validate_config(config)
@@ -24,7 +24,12 @@ except ConfigError as exc:
 
 L = Layout.for_run(config["run_name"])
 
-EDITFLOW = editflow_command(DeploymentMethod.CONDA in (workflow.deployment_settings.deployment_method or ()))
+EDITFLOW = _rules.editflow_command(DeploymentMethod.CONDA in (workflow.deployment_settings.deployment_method or ()))
+
+
+def logged(cmd):
+    """`cmd` with its output in {log} and the log's tail on failure (editflow.rules.logged)."""
+    return _rules.logged(cmd, EDITFLOW)
 
 
 wildcard_constraints:
@@ -151,7 +156,7 @@ def adapter_input(wildcards):
     if wildcards.checkpoint == "base":
         return []
     index = wildcards.checkpoint[len("run"):]
-    return expand(L.model_run + "/adapter/adapter_config.json", model=wildcards.model, task=wildcards.task, run=index)
+    return expand(f"{L.model_run}/adapter/adapter_config.json", model=wildcards.model, task=wildcards.task, run=index)
 
 
 # evaluate.smk: which tokenizer counts tokens for a prediction file

@@ -15,7 +15,7 @@ rule dataset:
     params:
         settings=settings("dataset"),
         tokenizer=lambda w: tokenizer_for_dataset(),
-        out=L.dataset,
+        out=lambda w, output: str(Path(output.stats).parent),
     threads: res("dataset", "threads")
     resources:
         mem_mb=res("dataset", "mem_mb"),

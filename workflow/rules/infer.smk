@@ -14,7 +14,7 @@ rule infer:
         settings=settings("infer"),
         path=lambda w: model_path(w.model),
         spec=model_spec,
-        dataset=L.dataset,
+        dataset=lambda w, input: str(Path(input.train).parent),
         adapter=lambda w, input: f"--adapter {shlex.quote(str(Path(input.adapter[0]).parent))}" if input.adapter else "",
     threads: res("infer", "threads")
     resources:

@@ -27,8 +27,8 @@ rule aggregate:
                              category="Plots", labels={"plot": "per-example EditSim and BLEU"}),
     params:
         settings=settings("evaluate"),
-        tables=L.tables,
-        plots=L.plots,
+        tables=lambda w, output: str(Path(output.main_csv).parent),
+        plots=lambda w, output: str(Path(output.bars).parent),
     threads: 1
     resources:
         mem_mb=res("evaluate", "mem_mb"),

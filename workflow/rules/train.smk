@@ -17,7 +17,7 @@ rule train:
         settings=settings("train"),
         path=lambda w: model_path(w.model),
         spec=model_spec,
-        dataset=L.dataset,
+        dataset=lambda w, input: str(Path(input.train).parent),
         out=lambda w, output: str(Path(output.log_jsonl).parent),
     threads: res("train", "threads")
     resources:

@@ -69,34 +69,6 @@ def resolve_checkpoint(checkpoint: str | None, adapter: str | None) -> str:
     return checkpoint
 
 
-def model_entry(config_path: str | None, model_name: str | None, model_path: str,
-                model_settings: str | None = None) -> dict:
-    """The models[] entry for this run: --model-spec, else by name (or path) in the config.
-
-    Snakemake rules pass only the infer section, so a name missing from the config file read
-    here (e.g. a cluster config's model while the default config is read) falls back to the
-    schema defaults with a warning rather than failing.
-    """
-    import json
-
-    from editflow.config import ConfigError, load_config
-
-    if model_settings:
-        try:
-            entry = json.loads(model_settings)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--model-spec is not valid JSON: {exc}") from exc
-        return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path, **entry}
-    models = load_config(config_path)["models"]
-    for spec in models:
-        if (model_name and spec["name"] == model_name) or (not model_name and spec["path"] == model_path):
-            return spec
-    if model_name:
-        log.warning("--model-name %r is not in the config's models (%s): using default dtype/quantization/"
-                    "context; pass --model-spec or --config to set them", model_name, [m["name"] for m in models])
-    return {"name": model_name or Path(model_path.rstrip("/")).name, "path": model_path}
-
-
 def run(args: argparse.Namespace) -> int:
     from editflow.config import section_from_args
     from editflow.infer.job import JobSpec, output_path, run_job
@@ -105,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     section = section_from_args(args.config, args.settings, "infer")
     settings = InferSettings.from_section(section)
     checkpoint = resolve_checkpoint(args.checkpoint, args.adapter)
-    entry = model_entry(args.config, args.model_name, args.model, args.model_settings)
-    name = entry["name"]
+    from editflow.model_entry import resolve_model_entry
+
+    entry = resolve_model_entry(args.config, args.model_name, args.model, args.model_settings)
+    name = entry.name
     if not Path(args.dataset, "test.parquet").exists():
         from editflow.config import ConfigError
 
@@ -118,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or str(output_path(PREDICTIONS_ROOT, name, args.task, args.shots, checkpoint))
     spec = JobSpec(model_path=args.model, model_name=name, task=args.task, shots=args.shots,
                    dataset=args.dataset, out=out, checkpoint=checkpoint, adapter=args.adapter,
-                   dtype=entry.get("dtype", "auto"), quantization=entry.get("quantization", "none"),
-                   max_context=entry.get("max_context"), attn_implementation=args.attn_implementation)
+                   dtype=entry.dtype, quantization=entry.quantization,
+                   max_context=entry.max_context, attn_implementation=args.attn_implementation)
     from editflow.infer.exemplars import DatasetError, Shots, load_split
 
     try:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-# Per-example metrics in table order (DESIGN.md, "Metrics"); pass@k columns are added when present.
+# Per-example metrics in table order (docs/metrics.md defines each); pass@k columns are added when present.
 from editflow.metrics import METRIC_COLUMNS as METRICS  # noqa: E402  (the contract, defined by `score`)
 PASS_AT_K = re.compile(r"^pass@\d+$")
 LABELS: dict[str, str] = {

@@ -53,32 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_model_spec(args: argparse.Namespace):
-    """--model-spec JSON > the config entry named --model-name > defaults; flags override."""
-    from editflow.config import ConfigError, load_config
-    from editflow.train.settings import ModelSpec
+    """The model entry (editflow.model_entry.resolve_model_entry); --quantization/--dtype override it."""
+    import dataclasses
 
-    entry: dict = {}
-    if args.model_spec:
-        try:
-            entry = json.loads(args.model_spec)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"--model-spec is not valid JSON: {exc}") from exc
-    elif args.model_name:
-        models = load_config(args.config)["models"]
-        matches = [m for m in models if m["name"] == args.model_name]
-        if matches:
-            entry = matches[0]
-        elif not args.model:
-            raise ConfigError(f"no model named {args.model_name!r} in the config; known: "
-                              f"{[m['name'] for m in models]} (or pass --model / --model-spec)")
-        else:
-            log.warning("model %r is not in the config; using quantization/dtype defaults", args.model_name)
-    path = args.model or entry.get("path")
-    if not path:
-        raise ConfigError("say which model to train: --model DIR_OR_ID or --model-name NAME")
-    return ModelSpec(path=str(path), name=args.model_name or entry.get("name", ""),
-                     quantization=args.quantization or entry.get("quantization", "none"),
-                     dtype=args.dtype or entry.get("dtype", "auto"))
+    from editflow.model_entry import resolve_model_entry
+
+    entry = resolve_model_entry(args.config, args.model_name, args.model, args.model_spec)
+    overrides = {k: v for k, v in (("quantization", args.quantization), ("dtype", args.dtype)) if v}
+    return dataclasses.replace(entry, **overrides)
 
 
 def run(args: argparse.Namespace) -> int:

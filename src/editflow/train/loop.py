@@ -25,7 +25,8 @@ from typing import Any, Callable, Sequence
 from editflow.progress import RateLog
 from editflow.train import checkpoint as ckpt
 from editflow.train import data, outputs
-from editflow.train.settings import ModelSpec, Runtime, TrainSettings, fingerprint, resolve_runtime
+from editflow.model_entry import ModelEntry
+from editflow.train.settings import Runtime, TrainSettings, fingerprint, resolve_runtime
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ PROGRESS_EVERY_S = 30.0  # a progress line (rate, ETA) at most this often, and a
 
 @dataclass
 class TrainJob:
-    model: ModelSpec
+    model: ModelEntry
     task: str
     run: int
     dataset: Path
@@ -82,23 +83,28 @@ class Plan:
 
 # ---------------------------------------------------------------- model
 
-def build_model(spec: ModelSpec, settings: TrainSettings, rt: Runtime, seed: int, attn: str | None = None):
+def build_model(spec: ModelEntry, settings: TrainSettings, rt: Runtime, seed: int, attn: str | None = None):
     """Base model (4-bit for QLoRA) wrapped with a fresh LoRA adapter (seeded init).
 
     Packed rows get varlen attention (flash-attn, else editflow.train.attention), so examples
     in one row cost what they would cost apart.
     """
-    import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
     from editflow.modeling import load_model
     from editflow.train import attention
 
     attn = attn or attention.choose(rt.device, settings.packing)
     model = load_model(spec.path, dtype=rt.load_dtype, quantization=spec.quantization, device=rt.device,
                        attn_implementation=attn)
+    return add_lora(model, settings, rt, seed, kbit=spec.quantization == "4bit")
+
+
+def add_lora(model, settings: TrainSettings, rt: Runtime, seed: int, kbit: bool = False):
+    """Wrap a loaded base model with a fresh LoRA adapter (seeded init), checkpointing as `rt` says."""
+    import torch
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
     model.config.use_cache = False
-    if spec.quantization == "4bit":
+    if kbit:
         model = prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=rt.gradient_checkpointing,
             gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -125,14 +131,34 @@ def autocast(rt: Runtime):
 def loss_sum(model, batch: dict[str, Any], rt: Runtime):
     """(sum of target-token cross-entropy, number of target tokens) of one micro-batch.
 
-    Only positions that predict a target token go through the LM head (`logits_to_keep`):
-    with a 50k vocabulary the head is a large share of a small model's compute, and prompt
-    positions need no logits.
+    Only positions that predict a target token go through the LM head: with a 50k vocabulary
+    the head is a large share of a small model's compute and memory, and prompt positions need
+    no logits. The head and the loss run in chunks (editflow.train.loss; Liger's fused kernel
+    on a GPU where installed), so no [tokens, vocabulary] tensor is ever held whole.
     """
+    from editflow.train import loss as ce
+
+    labels = batch["labels"].to(rt.device, non_blocking=True)
+    inputs = {k: v.to(rt.device, non_blocking=True) if hasattr(v, "to") else v
+              for k, v in batch.items() if k != "labels"}
+    parts = ce.decoder_and_head(model)
+    if parts is None:
+        return loss_sum_full_logits(model, inputs, labels, rt)
+    decoder, head = parts
+    with autocast(rt):
+        hidden, targets = ce.target_hidden_states(decoder, inputs, labels)
+        weight = head.weight
+        if ce.use_liger(rt.device):
+            total = ce.liger_ce_sum(hidden, weight.to(hidden.dtype), targets)
+        else:
+            total = ce.chunked_ce_sum(hidden, weight, targets)
+    return total, int(targets.numel())
+
+
+def loss_sum_full_logits(model, inputs: dict[str, Any], labels, rt: Runtime):
+    """loss_sum through the model's own forward (logits of every target-predicting position)."""
     import torch.nn.functional as F
 
-    labels = batch["labels"].to(rt.device)
-    inputs = {k: v.to(rt.device) if hasattr(v, "to") else v for k, v in batch.items() if k != "labels"}
     shift_labels = labels[:, 1:]
     keep = (shift_labels != data.IGNORE_INDEX).any(dim=0).nonzero().squeeze(-1)
     with autocast(rt):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from editflow.config import schema_defaults
+from editflow.model_entry import ModelEntry
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,6 @@ class TrainSettings:
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """What to load: a hub id or directory, how (dtype, 4-bit), under which config name."""
-    path: str
-    name: str = ""
-    quantization: str = "none"
-    dtype: str = "auto"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
 class Runtime:
     """Decisions that depend on the machine: device, compute dtype, checkpointing, ranks."""
     device: str
@@ -89,7 +78,7 @@ class Runtime:
         return dataclasses.asdict(self)
 
 
-def resolve_runtime(settings: TrainSettings, spec: ModelSpec, device: str,
+def resolve_runtime(settings: TrainSettings, spec: ModelEntry, device: str,
                     world_size: int = 1, rank: int = 0) -> Runtime:
     """`auto` means bf16 + gradient checkpointing on a GPU, fp32 without on the CPU."""
     import torch
