@@ -11,7 +11,7 @@ from editflow.metrics.bleu import corpus_bleu, sentence_bleu
 from editflow.metrics.codebleu_metric import codebleu
 from editflow.metrics.keystroke import (keystroke_distance, keystroke_distance_reference,
                                         keystroke_distance_released, keystroke_distance_rules,
-                                        levenshtein, lines_changed)
+                                        levenshtein, lines_changed, whole_table_distance)
 from editflow.metrics.match import exact_match, exact_match_normalized, normalize_code
 from editflow.metrics.passk import pass_at_k, pass_at_k_by_group
 from editflow.metrics.rouge import rouge_l, rouge_l_package
@@ -217,47 +217,46 @@ def test_keystroke_fast_kernels_equal_the_rules():
     assert keystroke_distance_released("x" * 50, "y" * 50, max_cells=100) is None
 
 
-@pytest.mark.parametrize("band", [0, 1, 3])
-def test_keystroke_band_is_exact(monkeypatch, band):
-    """Long tables are computed in a band with an exact fallback: force the band on small
-    random and adversarial pairs (long runs of one letter, shifted repeats) and compare."""
+@pytest.mark.parametrize("slack", [0, 1, 3, 64])
+def test_keystroke_lcs_region_is_exact(monkeypatch, slack):
+    """Long tables are computed only where an LCS bound allows a path of cost <= U, with an
+    exact retry: force that path on small random and adversarial pairs (runs of one letter,
+    shifted repeats, more than 64 characters so blocks differ) and compare with the rules."""
     from editflow.metrics import keystroke
 
     monkeypatch.setattr(keystroke, "_FULL_TABLE_CELLS", 0)
-    monkeypatch.setattr(keystroke, "_BAND", band)
-    rng = random.Random(band)
-    pairs = [("a" * 12, "a" * 3), ("ab" * 6, "ba" * 6), ("abc" * 4, "c" + "abc" * 3), ("x" * 9, "")]
-    for _ in range(700):
-        a = "".join(rng.choice("ab (") for _ in range(rng.randint(0, 12)))
+    monkeypatch.setattr(keystroke, "_SLACK", slack)
+    rng = random.Random(slack)
+    pairs = [("a" * 12, "a" * 3), ("ab" * 6, "ba" * 6), ("abc" * 4, "c" + "abc" * 3), ("x" * 9, "y"),
+             ("ab" * 40, "ba" * 41), ("x" * 70 + "y", "y" + "x" * 70)]
+    for _ in range(500):
+        a = "".join(rng.choice("ab (") for _ in range(rng.randint(1, 12)))
         b = "".join(rng.choice("ab (") for _ in range(rng.randint(0, 12)))
         pairs.append((a, b))
     for a, b in pairs:
         assert keystroke_distance_released(a, b) == keystroke_distance_reference(a, b), (a, b)
         assert keystroke_distance(a, b) == keystroke_distance_rules(a, b), (a, b)
+    for _ in range(60):                    # several 64-character blocks: the whole-table DP
+        a = "".join(rng.choice("ab c\n") for _ in range(rng.randint(50, 300)))
+        b = "".join(rng.choice("ab c\n") for _ in range(rng.randint(50, 300)))
+        for released in (False, True):
+            fast = keystroke_distance_released if released else keystroke_distance
+            assert fast(a, b) == whole_table_distance(a, b, k_moves_cursor=released), (a, b)
 
 
-def test_keystroke_band_equals_full_table_on_code():
-    """Whole-notebook-sized pairs (band path) against the kernel run over the whole table."""
-    import numpy as np
-
-    from editflow.metrics import keystroke
-
-    def full(a, b, released):
-        a, b = keystroke._trim(a, b)
-        x = np.array([ord(ch) for ch in a], dtype=np.int64)
-        y = np.array([ord(ch) for ch in b], dtype=np.int64)
-        return int(keystroke._keystroke_kernel(x, y, 4, released, -len(a), len(b)))
-
+def test_keystroke_region_equals_whole_table_on_code():
+    """Whole-notebook-sized pairs (the LCS region) against the DP over the whole table."""
     rng = random.Random(7)
-    code = "\n".join(f"df_{i} = pd.read_csv('part_{i}.csv')\nprint(df_{i}.shape)" for i in range(40))
-    for _ in range(6):
+    code = "\n".join(f"df_{i} = pd.read_csv('part_{i}.csv')\nprint(df_{i}.shape)" for i in range(60))
+    for _ in range(8):
         lines = code.split("\n")
         for _ in range(rng.randint(1, 5)):
             k = rng.randrange(len(lines))
-            lines[k] = rng.choice(["x = 1", lines[k].replace("df", "frame"), ""])
+            lines[k] = rng.choice(["x = 1", lines[k].replace("df", "frame"), "", lines[k] * 2])
         pred = "\n".join(lines)[: rng.randint(200, len(code))]
-        assert keystroke_distance(pred, code) == full(pred, code, False)
-        assert keystroke_distance_released(pred, code) == full(pred, code, True)
+        assert keystroke_distance(pred, code) == whole_table_distance(pred, code)
+        assert keystroke_distance_released(pred, code) == whole_table_distance(pred, code, k_moves_cursor=True)
+        assert keystroke_distance(code, pred) == whole_table_distance(code, pred)
 
 
 def test_levenshtein_and_lines_changed():

@@ -48,14 +48,14 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 @jit
-def _keystroke_kernel(src, dst, jump, k_moves_cursor, dlo, dhi):  # pragma: no cover - compiled
+def _keystroke_kernel(src, dst, jump, k_moves_cursor, lo, hi):  # pragma: no cover - compiled
     """DP over suffixes src[i:], dst[j:], rolling over i (memory O(len(dst) * jump)).
 
     f*[j, c] / t*[j, c]: cost from (i, j) with cursor distance c, not deleting / deleting;
     *n = row i + 1 (already done), *c = row i. The (j, c) layout keeps one cell's states
-    together in memory. Only cells with dlo <= j - i <= dhi are computed (a band around the
-    diagonal; the whole table when dlo = -len(src), dhi = len(dst)): the result is then the
-    cheapest path inside the band, an upper bound that the caller checks for exactness.
+    together in memory. Row i is computed for lo[i] <= j <= hi[i] only, every other cell is
+    unreachable: the result is the cheapest path inside that region (the whole table when
+    lo = 0 and hi = len(dst) everywhere), which the caller proves optimal (`_distance`).
     `k_moves_cursor`: K adds 1 to the cursor distance (released code) or keeps it (A.1).
     """
     n_in = src.shape[0]
@@ -71,16 +71,22 @@ def _keystroke_kernel(src, dst, jump, k_moves_cursor, dlo, dhi):  # pragma: no c
     for i in range(n_in, -1, -1):
         has_in = i < n_in
         si = src[i] if has_in else -1
-        lo = max(0, i + dlo)
-        hi = min(n_out, i + dhi)
-        # the cells this row reads just outside its own band and row i + 1's are unreachable
+        row_lo = lo[i]
+        row_hi = hi[i]
+        # cells this row reads outside its own range and outside row i + 1's are unreachable
         for c in range(w):
-            fc[hi + 1, c] = big
-            tc[hi + 1, c] = big
-            if i + 1 + dlo > lo:
-                fn[lo, c] = big
-                tn[lo, c] = big
-        for j in range(hi, lo - 1, -1):
+            fc[row_hi + 1, c] = big
+            tc[row_hi + 1, c] = big
+        if has_in:
+            for j in range(row_lo, min(lo[i + 1], row_hi + 2)):
+                for c in range(w):
+                    fn[j, c] = big
+                    tn[j, c] = big
+            for j in range(max(hi[i + 1] + 1, row_lo), row_hi + 2):
+                for c in range(w):
+                    fn[j, c] = big
+                    tn[j, c] = big
+        for j in range(row_hi, row_lo - 1, -1):
             if not has_in and j == n_out:          # both done: nothing left, cursor anywhere
                 for c in range(w):
                     fc[j, c] = 0
@@ -121,9 +127,87 @@ def _keystroke_kernel(src, dst, jump, k_moves_cursor, dlo, dhi):  # pragma: no c
     return fn[0, jump]
 
 
-# Tables up to this many cells are computed whole; larger ones first in a band.
+@jit
+def _popcount(x):  # pragma: no cover - compiled
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@jit
+def _lcs_zero_counts(a_ids, masks, n_words):  # pragma: no cover - compiled
+    """Bit-parallel LCS (Hyyro's row update) of a against the text behind `masks`.
+
+    masks[x, w]: bit t of word w is set where the text's character t is a's character id x.
+    Returns counts[i, k] = LCS(a[:i], text[:64 k]) for k < n_words and
+    counts[i, n_words] = LCS(a[:i], text): the zero bits of the row vector up to there.
+    """
+    n = a_ids.shape[0]
+    v = np.full(n_words, np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    counts = np.zeros((n + 1, n_words + 1), dtype=np.int32)
+    for i in range(n):
+        x = a_ids[i]
+        carry = np.uint64(0)
+        for word in range(n_words):
+            old = v[word]
+            p = masks[x, word]
+            u = old & p
+            t = old + u
+            c1 = np.uint64(1) if t < old else np.uint64(0)
+            total = t + carry
+            c2 = np.uint64(1) if total < t else np.uint64(0)
+            carry = c1 | c2
+            v[word] = total | (old & ~p)
+        acc = 0
+        for word in range(n_words):
+            counts[i + 1, word] = acc
+            acc += 64 - _popcount(v[word])
+        counts[i + 1, n_words] = acc
+    return counts
+
+
+@jit
+def _allowed_ranges(fwd, bwd, n, m, need, lo, hi):  # pragma: no cover - compiled
+    """Per row i, the hull of the 64-wide column blocks where some cell (i, j) can still lie
+    on a path with >= `need` matches: LCS(a[:i], b[:j]) + LCS(a[i:], b[j:]) >= need, with
+    both terms bounded from above at block granularity. False when a row has none."""
+    n_words = fwd.shape[1] - 1
+    last_block = m >> 6
+    for i in range(n + 1):
+        first = -1
+        final = -1
+        for k in range(last_block + 1):
+            pre = fwd[i, min(k + 1, n_words)]                 # >= LCS(a[:i], b[:j]), j < 64 (k + 1)
+            rest = m - 64 * k                                 # b[j:] has <= rest characters
+            suf = bwd[n - i, min((rest + 63) >> 6, n_words)]  # >= LCS(a[i:], b[j:]), j >= 64 k
+            if pre + suf >= need:
+                if first < 0:
+                    first = k
+                final = k
+        if first < 0:
+            return False
+        lo[i] = 64 * first
+        hi[i] = min(m, 64 * final + 63)
+    lo[0] = 0
+    hi[n] = m
+    return True
+
+
+def _char_masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(a's character ids, masks[id, word] of b's positions holding that character, words)."""
+    alphabet, a_ids = np.unique(a, return_inverse=True)
+    n_words = (len(b) + 63) >> 6
+    masks = np.zeros((len(alphabet), n_words), dtype=np.uint64)
+    at = np.minimum(np.searchsorted(alphabet, b), len(alphabet) - 1)
+    pos = np.flatnonzero(alphabet[at] == b)
+    np.bitwise_or.at(masks, (at[pos], pos >> 6), np.left_shift(np.uint64(1), (pos & 63).astype(np.uint64)))
+    return a_ids.astype(np.int64), masks, n_words
+
+
+# Tables up to this many cells are computed whole; larger ones in the region the LCS allows.
 _FULL_TABLE_CELLS = 60_000
-_BAND = 48
+_SLACK = 24
 
 
 def _trim(src: str, dst: str) -> tuple[str, str]:
@@ -141,6 +225,20 @@ def _trim(src: str, dst: str) -> tuple[str, str]:
     return src[k:len(src) - e], dst[k:len(dst) - e]
 
 
+def _whole_table(x: np.ndarray, y: np.ndarray, jump: int, k_moves_cursor: bool) -> int:
+    n, m = len(x), len(y)
+    return int(_keystroke_kernel(x, y, jump, k_moves_cursor, np.zeros(n + 1, dtype=np.int64),
+                                 np.full(n + 1, m, dtype=np.int64)))
+
+
+def whole_table_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
+                         k_moves_cursor: bool = False) -> int:
+    """The same distance with the DP over the whole table after trimming (no LCS region):
+    what editflow computed before the region, kept for the tests and the benchmark."""
+    a, b = _trim(src, dst)
+    return _whole_table(_codepoints(a), _codepoints(b), cursor_jump_cost, k_moves_cursor) if a or b else 0
+
+
 def _distance(src: str, dst: str, jump: int, k_moves_cursor: bool, max_cells: int | None) -> int | None:
     a, b = _trim(src, dst)
     if not a and not b:
@@ -149,23 +247,28 @@ def _distance(src: str, dst: str, jump: int, k_moves_cursor: bool, max_cells: in
     if max_cells is not None and (n + 1) * (m + 1) > max_cells:
         return None
     x, y = _codepoints(a), _codepoints(b)
-    if (n + 1) * (m + 1) <= _FULL_TABLE_CELLS:
-        return int(_keystroke_kernel(x, y, jump, k_moves_cursor, -n, m))
-    # A band of diagonals holding 0 and m - n, widened by `width` on both sides. Every add (A)
-    # costs 1 and moves j - i up by one, every deletion moves it down by one: a path that
-    # leaves the band needs more than max(m - n, 0) + width adds, so it costs at least
-    # max(m - n, 0) + width + 1. A band result that is not above that is the exact minimum;
-    # otherwise the band widened to (band result - max(m - n, 0)) is exact by the same bound.
-    need = max(m - n, 0)
-    width = _BAND
+    if (n + 1) * (m + 1) <= _FULL_TABLE_CELLS or n == 0:
+        return _whole_table(x, y, jump, k_moves_cursor)
+    # Every add (A) costs 1, in both conventions, and every character of b that a path does
+    # not match is added: a path through cell (i, j) costs at least
+    # m - LCS(a[:i], b[:j]) - LCS(a[i:], b[j:]). With a bound U, the cells where that is <= U
+    # hold every path of cost <= U; the DP over them gives the cheapest path there, R. If
+    # R <= U it is the optimum (the optimal path costs <= R <= U, so it is in the region);
+    # else the region of U = R holds the optimum and the DP over it is exact.
+    a_ids, masks, words = _char_masks(x, y)
+    fwd = _lcs_zero_counts(a_ids, masks, words)
+    r_ids, r_masks, _ = _char_masks(x[::-1].copy(), y[::-1].copy())
+    bwd = _lcs_zero_counts(r_ids, r_masks, words)
+    bound = m - int(fwd[n, words]) + _SLACK
+    lo, hi = np.empty(n + 1, dtype=np.int64), np.empty(n + 1, dtype=np.int64)
     while True:
-        dlo, dhi = min(0, m - n) - width, max(0, m - n) + width
-        if dlo <= -n and dhi >= m:
-            return int(_keystroke_kernel(x, y, jump, k_moves_cursor, -n, m))
-        upper = int(_keystroke_kernel(x, y, jump, k_moves_cursor, dlo, dhi))
-        if upper <= need + width + 1:
-            return upper
-        width = upper - need
+        if not _allowed_ranges(fwd, bwd, n, m, m - bound, lo, hi):
+            bound *= 2                      # no path costs this little: widen and retry
+            continue
+        best = int(_keystroke_kernel(x, y, jump, k_moves_cursor, lo, hi))
+        if best <= bound:
+            return best
+        bound = best                        # the next region holds this path: the DP is exact
 
 
 def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
@@ -174,7 +277,7 @@ def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_C
 
     A common prefix and a common suffix are matched up front (starting with the cursor away
     and matching leaves it away, and the end state costs nothing whatever the cursor), and
-    long tables are first computed in a band around the diagonal with an exact bound (see
+    long tables are computed only where an LCS bound allows an optimal path (see
     `_distance`): the tests check both against a search over the rules on random pairs.
     Returns None when the table after trimming would exceed `max_cells` (len(src) * len(dst)).
     """
