@@ -34,8 +34,8 @@ each stream are kept, everything before is dropped and counted (`output_bytes`,
   ENOSYS (libc falls back to clone).
 - `namespaces`: the same where the kernel or architecture has no seccomp filter for us
   (architectures other than x86_64 and aarch64).
-- Weak levels, used only when the caller opts in (`SandboxLimits(allow_weak_isolation=True)`,
-  config `evaluate.sandbox.allow_weak_isolation`, or EDITFLOW_SANDBOX_ALLOW_WEAK=1); otherwise
+- Weak levels, used only when the caller opts in (`SandboxLimits(allow_weak_isolation=True)`
+  or EDITFLOW_SANDBOX_ALLOW_WEAK=1); otherwise
   `run_python` raises `SandboxRefused`, because without namespaces model code can reach the
   host. `uid` (root, no namespaces): a fresh uid without capabilities, no_new_privs,
   seccomp when possible, and a prelude that replaces the socket module; host /tmp is shared.
@@ -484,8 +484,8 @@ def check_isolation(limits: SandboxLimits = SandboxLimits()) -> str:
         raise SandboxRefused(
             f"the sandbox cannot isolate model code here (level {level!r}: needs root and Linux "
             f"mount/network namespaces); refusing to execute it. Run as root in a container, or "
-            f"opt in to weak isolation with evaluate.sandbox.allow_weak_isolation: true "
-            f"(or {ALLOW_WEAK_ENV}=1)")
+            f"opt in to weak isolation with {ALLOW_WEAK_ENV}=1 (in code: "
+            f"SandboxLimits(allow_weak_isolation=True); editflow benchmark: --allow-weak-isolation)")
     return level
 
 
