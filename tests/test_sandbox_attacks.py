@@ -228,13 +228,18 @@ def test_ordinary_programs_still_run(monkeypatch):
     code = ("import threading, subprocess, multiprocessing, tempfile, socket\n"
             "t = threading.Thread(target=print, args=('thread',))\nt.start()\nt.join()\n"
             "print(subprocess.run(['echo', 'child'], capture_output=True, text=True).stdout.strip())\n"
-            "with multiprocessing.Pool(2) as pool:\n    print(pool.map(abs, [-1, -2, 3]))\n"
+            "def neg(x):\n    return -x\n"
+            "with multiprocessing.Pool(2) as pool:\n    print(pool.map(neg, [-1, -2, 3]))\n"
             "with tempfile.NamedTemporaryFile() as fh:\n    print(fh.write(b'xyz'))\n"
             "a, b = socket.socketpair()\na.send(b'ok')\nprint(b.recv(2).decode())\n"
-            "import numpy\nprint(int(numpy.arange(4).sum()))")
+            "import numpy\nprint(int(numpy.arange(4).sum()))\n"
+            "print(sorted(k for k in globals() if not k.startswith('__')) == "
+            "['a', 'b', 'fh', 'multiprocessing', 'neg', 'numpy', 'pool', 'socket', 'subprocess', 't', "
+            "'tempfile', 'threading'])\n"
+            "os = sys = None  # the harness does not depend on the program's globals")
     result = run_python(code, SandboxLimits(timeout_s=30))
     assert result.passed, result.stderr
-    assert result.stdout.split() == ["thread", "child", "[1,", "2,", "3]", "3", "ok", "6"]
+    assert result.stdout.split() == ["thread", "child", "[1,", "2,", "-3]", "3", "ok", "6", "True"]
 
 
 def test_score_refuses_weak_isolation_with_a_clear_error(tmp_path, monkeypatch, capsys, caplog):

@@ -100,29 +100,32 @@ del _editflow_socket, _editflow__socket
 # from stdin, points stdin at /dev/null, runs program.py as __main__ and prints the marker only
 # after its last statement. A SystemExit (any code) means the program stopped early.
 HARNESS = '''\
-import os, sys
-def _editflow_harness(nonce):
+def _editflow_harness():
+    import os, sys
+    nonce = sys.stdin.readline().strip()
     fd = os.open(os.devnull, os.O_RDONLY)
     os.dup2(fd, 0)
     os.close(fd)
     with open("program.py", encoding="utf-8") as fh:
         code = compile(fh.read(), "program.py", "exec")
-    scope = {"__name__": "__main__", "__file__": "program.py", "__builtins__": __builtins__}
+    # the real __main__ (so multiprocessing can pickle the program's functions), emptied of us
+    scope = sys.modules["__main__"].__dict__
+    del scope["_editflow_harness"]
+    scope["__file__"] = "program.py"
     try:
         exec(code, scope)
     except SystemExit as exc:
-        sys.stderr.write("editflow sandbox: the program raised SystemExit(%r) before its end; "
-                         "its tests did not all run\\n" % (exc.code,))
-        sys.stderr.flush()
+        os.write(2, ("editflow sandbox: the program raised SystemExit(%r) before its end; "
+                     "its tests did not all run\\n" % (exc.code,)).encode())
         os._exit(3)
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except Exception:
             pass
     os.write(1, ("\\n%s%s\\n" % (MARKER_PREFIX, nonce)).encode())
     os._exit(0)
-_editflow_harness(sys.stdin.readline().strip())
+_editflow_harness()
 '''.replace("MARKER_PREFIX", repr(MARKER_PREFIX))
 
 
