@@ -116,3 +116,13 @@ def test_insertions_at_the_edges_stay_out_of_the_fragment():
     assert [(e.key, e.source, e.target_text) for e in out.examples] == [("3-3", "b = 2", "b = 3\nc = 4")]
     ins = build("x = 1\ny = 2\n", "w = 0\nx = 1\ny = 5\n")
     assert [(e.key, e.target_text) for e in ins.examples] == [("2-2", "y = 5")]
+
+
+def test_pathological_inputs_are_counted_not_raised():
+    deep_old = "y = 0\nx = " + " + ".join(f"a{i}" for i in range(3000)) + "\n"
+    deep_new = "y = 1\nx = " + " + ".join(f"a{i}" for i in range(1, 3001)) + "\n"
+    assert build(deep_old, deep_new).skips == Counter({"file_parse_error": 1})
+    big_old = "def f():\n" + "".join(f"    v{i} = g({i})\n" for i in range(40)) + "    return 1\n"
+    big_new = big_old.replace("    return 1\n", "    return 2\n").replace("def f():", "def f(x):")
+    out = build(big_old, big_new)
+    assert out.skips == Counter({"too_many_fragment_nodes": 1}) and out.examples == []

@@ -36,7 +36,8 @@ class EditCompletionSettings:
     drop_delete_only: bool = True      # C3PO filter (a): the edit of P consists of only DEL operations
     drop_rename_only: bool = True      # C3PO filter (b): P and context only UPD, P's updates among the context's
     require_context_edits: bool = False  # ours: C3PO keeps examples without context edits
-    max_file_nodes: int = 20_000       # ours: a file larger than this is a counted skip (bounded time)
+    max_file_nodes: int = 20_000       # ours: no script for larger fragments (bounded time)
+    max_context_script_nodes: int = 200  # ours: larger context fragments give their line diff only
 
 
 @dataclass
@@ -265,7 +266,7 @@ def build(old: str, new: str, language: str = "python",
         return out
     out.skips.update(skips)
     old_lines, new_lines = old.split("\n"), new.split("\n")
-    parsed: list[tuple[Fragment, str, str, Node, Node, list[Op]] | None] = []
+    parsed: list[tuple[Fragment, str, str, Node, Node] | None] = []
     for f in frags:
         p_text = textwrap.dedent("\n".join(old_lines[f.start:f.end]))
         q_text = textwrap.dedent("\n".join(new_lines[f.new_start:f.new_end]))
@@ -275,42 +276,52 @@ def build(old: str, new: str, language: str = "python",
             out.skips["fragment_parse_error"] += 1
             parsed.append(None)
             continue
-        if pre.size() > s.max_file_nodes or post.size() > s.max_file_nodes:
-            out.skips["too_many_nodes"] += 1
-            parsed.append(None)
-            continue
-        try:
-            ops = edit_script(pre, post)
-        except ApplyError as exc:
-            out.skips[exc.reason] += 1
-            parsed.append(None)
-            continue
-        parsed.append((f, p_text, q_text, pre, post, ops))
-    for item in parsed:
+        parsed.append((f, p_text, q_text, pre, post))
+    scripts: dict[int, list[Op] | None] = {}
+
+    def script_of(i: int) -> list[Op] | None:
+        """Fragment i's gold script, computed once (None: too large, too deep, roots differ)."""
+        if i not in scripts:
+            _, _, _, pre, post = parsed[i]
+            scripts[i] = None
+            if pre.size() <= s.max_file_nodes and post.size() <= s.max_file_nodes:
+                try:
+                    scripts[i] = edit_script(pre, post)
+                except (ApplyError, RecursionError):
+                    pass
+        return scripts[i]
+
+    for index, item in enumerate(parsed):
         if item is None:
             continue
-        f, p_text, q_text, pre, post, ops = item
-        if not ops:
-            out.skips["no_tree_change"] += 1
-            continue
+        f, p_text, q_text, pre, post = item
         nodes = _nodes(pre, language)
         if nodes > s.max_fragment_nodes:
             out.skips["too_many_fragment_nodes"] += 1
+            continue
+        ops = script_of(index)
+        if ops is None:
+            out.skips["no_script"] += 1
+            continue
+        if not ops:
+            out.skips["no_tree_change"] += 1
             continue
         if s.drop_delete_only and _only(ops, "DEL"):
             out.skips["delete_only"] += 1
             continue
         lo, hi = f.start - s.context_radius_lines, f.end + s.context_radius_lines
         context = []
-        for other in parsed:
-            if other is None or other[0] is f:
+        for j, other in enumerate(parsed):
+            if other is None or j == index:
                 continue
             g = other[0]
             if g.end <= lo or g.start >= hi:
                 continue
+            small = other[3].size() <= s.max_context_script_nodes
+            c_ops = (script_of(j) or []) if small else []
             context.append({"lines": [g.start + 1, g.end], "diff": _diff_text(other[1], other[2]),
-                            "script": render_script(other[3], other[5]) if other[5] else "",
-                            "_ops": other[5], "_pre": other[3]})
+                            "script": render_script(other[3], c_ops) if c_ops else "",
+                            "_ops": c_ops, "_pre": other[3]})
         if s.require_context_edits and not context:
             out.skips["no_context_edits"] += 1
             continue
@@ -326,10 +337,14 @@ def build(old: str, new: str, language: str = "python",
             continue
         for c in context:
             del c["_ops"], c["_pre"]
+        try:
+            script, actions = render_script(pre, ops), render_actions(derive(pre, ops))
+        except RecursionError:
+            out.skips["too_deep"] += 1
+            continue
         out.examples.append(CompletionExample(
             key=f"{f.start + 1}-{f.end}", language=language, source=p_text, target_text=q_text,
-            pre=pre, post=post, ops=ops, script=render_script(pre, ops),
-            actions=render_actions(derive(pre, ops)), context=context,
+            pre=pre, post=post, ops=ops, script=script, actions=actions, context=context,
             context_before="\n".join(old_lines[max(0, lo):f.start]),
             context_after="\n".join(old_lines[f.end:max(f.end, hi)]),
             nodes=nodes, changed_lines=sum((i2 - i1) + (j2 - j1) for i1, i2, j1, j2 in f.hunks),
