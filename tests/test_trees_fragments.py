@@ -125,4 +125,5 @@ def test_pathological_inputs_are_counted_not_raised():
     big_old = "def f():\n" + "".join(f"    v{i} = g({i})\n" for i in range(40)) + "    return 1\n"
     big_new = big_old.replace("    return 1\n", "    return 2\n").replace("def f():", "def f(x):")
     out = build(big_old, big_new)
-    assert out.skips == Counter({"too_many_fragment_nodes": 1}) and out.examples == []
+    assert out.skips == Counter({"too_many_fragment_nodes": 1})
+    assert [(e.key, e.script) for e in out.examples] == [("42-42", 'UPD r.0.0.0 "2"')]
