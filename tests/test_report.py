@@ -90,3 +90,18 @@ def test_markdown_mode_embeds_local_images_only(tmp_path):
     assert "<em>[gone]</em>" in page and "<em>[remote]</em>" in page and "http://" not in page
     assert main(["report", "--markdown", str(tmp_path / "sub/README.md"), "--out", str(out)]) == 0
     assert "base64" not in out.read_text()          # outside the card's folder: not embedded
+
+
+def test_each_example_shows_the_edit_beside_what_the_model_did(tmp_path):
+    """old -> reference next to old -> prediction; a copy of the input is flagged, not hidden."""
+    d = tmp_path / "results/metrics/m/nb-cell/0shot"
+    path = make_scores(d / "base.parquet", n=2, metrics={"edit_sim": [90, 10]},
+                       sources=["x = 1\ny = 2", "a = 1"], predictions=["x = 1\ny = 2", "a = 3"],
+                       references=["x = 1\ny = 5", "a = 3"])
+    page = render([str(path)], 2)
+    copied, fixed = page.split('<article id="system-0-1"')[1], page.split('<article id="system-0-2"')[1]
+    copied, fixed = copied.split("</article>")[0], fixed.split("</article>")[0]
+    for article in (copied, fixed):
+        assert "the edit: old → reference" in article and "the model: old → prediction" in article
+    assert "copied its input" in copied and "copied its input" not in fixed
+    assert "<span class=\"diff_chg\">5</span>" in copied  # the edit's change is on the page

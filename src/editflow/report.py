@@ -43,7 +43,12 @@ article { border: 1px solid #ddd; border-radius: 4px; padding: .6em .8em; margin
 table.metrics { border-collapse: collapse; font-size: .85em; margin: .4em 0; }
 table.metrics td, table.metrics th { border: 1px solid #ccc; padding: 1px 6px; text-align: right; }
 table.diff { font-family: monospace; font-size: .8em; border: 1px solid #bbb; border-collapse: collapse;
-             width: 100%; }
+             width: 100%; table-layout: fixed; }
+table.diff td { overflow-wrap: anywhere; }
+table.diff col:nth-child(1), table.diff col:nth-child(4) { width: 0; }
+.pair { display: grid; grid-template-columns: 1fr 1fr; gap: .8em; margin: .5em 0; }
+.pair > div { min-width: 0; } h4 { margin: .3em 0; font-size: .9em; }
+body { max-width: 100%; overflow-x: hidden; }
 table.diff td:nth-child(3), table.diff td:nth-child(6) { width: 50%; }
 table.diff td { padding: 0 4px; vertical-align: top; white-space: pre-wrap; }
 .diff_header { background: #e0e0e0; color: #555; text-align: right; }
@@ -111,13 +116,28 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _diff_table(prediction: str, reference: str) -> str:
+def _diff_table(before: str, after: str, fromdesc: str = "prediction", todesc: str = "reference",
+                context: bool = False) -> str:
     # HtmlDiff numbers its anchors with a class-level counter; reset it so reruns are identical.
     difflib.HtmlDiff._default_prefix = 0
     differ = difflib.HtmlDiff(tabsize=4, wrapcolumn=WRAP_COLUMN)
-    table = differ.make_table(prediction.splitlines(), reference.splitlines(),
-                              fromdesc="prediction", todesc="reference")
+    table = differ.make_table(before.splitlines(), after.splitlines(), fromdesc=fromdesc, todesc=todesc,
+                              context=context, numlines=3)
     return table.replace('nowrap="nowrap"', "")
+
+
+def _edit_diffs(row: dict[str, Any]) -> str:
+    """What the edit did (old -> reference) beside what the model did (old -> prediction):
+    a model that copied its input shows an empty right-hand diff, whatever its BLEU."""
+    source = row.get("source")
+    if source is None:  # scores files written before predictions carried the pre-edit code
+        return ""
+    prediction = str(row.get("applied_code") if row.get("applied_code") is not None else row.get("prediction") or "")
+    reference, source = str(row.get("reference") or ""), str(source)
+    return ('<div class="pair">'
+            f'<div><h4>the edit: old → reference</h4>{_diff_table(source, reference, "old", "reference", True)}</div>'
+            f'<div><h4>the model: old → prediction</h4>{_diff_table(source, prediction, "old", "prediction", True)}</div>'
+            "</div>")
 
 
 def _example_html(row: dict[str, Any], metrics: Sequence[str], position: int, m: int, anchor: str) -> str:
@@ -127,12 +147,18 @@ def _example_html(row: dict[str, Any], metrics: Sequence[str], position: int, m:
              f"<h3>{html.escape(title)} · <code>{html.escape(str(row['example_id']))}</code>"
              + (' <span class="tag warn">prompt truncated: nothing generated</span>' if row.get("truncated") else "")
              + (' <span class="tag warn">hit max_new_tokens</span>' if row.get("finish_reason") == "length" else "")
+             + (' <span class="tag warn">copied its input</span>'
+                if row.get("source") is not None and not row.get("truncated")
+                and str(row.get("applied_code", row.get("prediction")) or "") == str(row["source"])
+                and row.get("source") != row.get("reference") else "")
              + "</h3>"]
     message = commit_message(row)
     parts.append(f'<div class="msg">Commit message: {html.escape(message) if message is not None else "(not found in the prompt)"}</div>')
     parts.append('<table class="metrics"><tr>' + "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
                  + "</tr><tr>" + "".join(f"<td>{_fmt(row.get(m))}</td>" for m in metrics) + "</tr></table>")
-    parts.append(_diff_table(str(row.get("prediction") or ""), str(row.get("reference") or "")))
+    parts.append(_edit_diffs(row))
+    parts.append("<details open><summary>prediction vs reference</summary>"
+                 + _diff_table(str(row.get("prediction") or ""), str(row.get("reference") or "")) + "</details>")
     parts.append(f"<details><summary>prompt ({_fmt(row.get('prompt_tokens', '?'))} tokens)</summary>"
                  f"<pre>{html.escape(str(row.get('prompt') or ''))}</pre></details>")
     parts.append(f"<details><summary>raw output ({_fmt(row.get('output_tokens', '?'))} tokens)</summary>"
@@ -166,7 +192,9 @@ def render(score_paths: Sequence[str | Path], n: int) -> str:
                         f"<p>{len(ranked)} examples in <code>{html.escape(f.path)}</code>; "
                         f"{len(positions)} shown, ranked by {RANK_METRIC} (ties by example_id).</p>\n"
                         + "\n".join(body) + "</section>")
-    intro = ("Predictions (left) against references (right), line by line: "
+    intro = ("For each example: what the edit did (old code → reference) beside what the model did "
+             "(old code → prediction) — a model that copied its input shows no change on the right — "
+             "then the prediction (left) against the reference (right), line by line: "
              '<span class="diff_sub">removed or changed in the prediction</span>, '
              '<span class="diff_add">only in the reference</span>, '
              '<span class="diff_chg">changed characters</span>. '
