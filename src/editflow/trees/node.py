@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     label: str
     value: str | None = None
