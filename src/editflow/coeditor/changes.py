@@ -12,10 +12,10 @@ import ast
 import heapq
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from editflow.coeditor.units import Unit, Unparseable, split_units
+from editflow.coeditor.units import Split, Unit, Unparseable, split_module
 
 CHANGE_KINDS = ("addition", "deletion", "modification")
 
@@ -40,6 +40,7 @@ class FileSides:
     new_source: str | None
     old_units: list[Unit]
     new_units: list[Unit]
+    imports: set[str] = field(default_factory=set)   # of the newest side that parsed with ast
 
 
 def module_name(path: str) -> str:
@@ -51,21 +52,24 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def imported_modules(source: str | None, path: str) -> set[str]:
+def imported_modules(source: str | ast.Module | None, path: str) -> set[str]:
     """Dotted names a module imports (relative imports resolved against its package)."""
     if not source:
         return set()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return set()
+    if isinstance(source, ast.Module):
+        tree = source
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return set()
     package = module_name(path).split(".")
     if not path.endswith("__init__.py"):
         package = package[:-1]
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _import_statements(tree.body):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -79,6 +83,17 @@ def imported_modules(source: str | None, path: str) -> set[str]:
     return out
 
 
+def _import_statements(body: list[ast.stmt]):
+    """Imports at module level, including under if / try (TYPE_CHECKING, optional imports)."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.If, ast.Try)):
+            for block in (node.body, node.orelse, getattr(node, "finalbody", []),
+                          *[h.body for h in getattr(node, "handlers", [])]):
+                yield from _import_statements(block)
+
+
 def _provides(path_module: str, name: str) -> bool:
     """Whether importing `name` reaches the module at this path (src/ layouts included)."""
     return path_module == name or path_module.endswith("." + name)
@@ -90,7 +105,7 @@ def import_order(files: list[FileSides]) -> list[FileSides]:
     mods = {f.path: module_name(f.path) for f in files}
     deps: dict[str, set[str]] = {p: set() for p in by_path}
     for f in files:
-        names = imported_modules(f.new_source if f.new_source is not None else f.old_source, f.path)
+        names = f.imports
         for other, mod in mods.items():
             if other != f.path and mod and any(_provides(mod, n) for n in names):
                 deps[f.path].add(other)
@@ -131,13 +146,15 @@ def _check_text(text: str | None) -> None:
 
 def file_sides(edit: dict[str, Any], max_file_lines: int) -> FileSides:
     """Both sides of one EDIT_SCHEMA row split into units; Unparseable is a counted skip."""
-    units = []
+    splits: list[Split | None] = []
     for side in ("old_source", "new_source"):
         text = edit.get(side)
         _check_text(text)
-        units.append(split_units(text, max_file_lines)[0] if text is not None else [])
+        splits.append(split_module(text, max_file_lines) if text is not None else None)
+    tree = next((s.tree for s in reversed(splits) if s is not None and s.tree is not None), None)
     return FileSides(edit["path"], edit.get("old_path"), edit.get("old_source"), edit.get("new_source"),
-                     units[0], units[1])
+                     splits[0].units if splits[0] else [], splits[1].units if splits[1] else [],
+                     imported_modules(tree, edit["path"]) if tree is not None else set())
 
 
 def unit_changes(f: FileSides) -> list[UnitChange]:

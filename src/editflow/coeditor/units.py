@@ -100,13 +100,14 @@ def _parso_defs(node, in_class: bool) -> tuple[_Def, ...]:
     return tuple(out)
 
 
-def parse_defs(text: str) -> tuple[tuple[_Def, ...], str]:
-    """The module's top-level definitions (with class members) and the parser that found them."""
+def parse_defs(text: str) -> tuple[tuple[_Def, ...], str, ast.Module | None]:
+    """The module's top-level definitions (with class members), the parser that found them,
+    and the ast tree (None when parso had to step in)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(text)
-        return _ast_defs(tree.body, False), "ast"
+        return _ast_defs(tree.body, False), "ast", tree
     except SyntaxError as exc:
         if any(m in str(exc.msg) for m in _TOO_DEEP):
             raise Unparseable("too_deeply_nested", str(exc.msg)) from None
@@ -117,7 +118,7 @@ def parse_defs(text: str) -> tuple[tuple[_Def, ...], str]:
     try:
         import parso
         module = parso.parse(text, version="3.11")
-        return _parso_defs(module, False), "parso"
+        return _parso_defs(module, False), "parso", None
     except (RecursionError, MemoryError) as exc:
         raise Unparseable("too_deeply_nested", type(exc).__name__) from None
     except Exception as exc:  # parso's own internal errors on hostile input
@@ -145,15 +146,22 @@ def _split_scope(defs: tuple[_Def, ...], lo: int, hi: int, scope: str, region_ki
         out.append(Unit(f"region {scope}@{after}", region_kind, pos, hi, join_lines(lines[pos:hi])))
 
 
-def split_units(text: str, max_lines: int | None = None) -> tuple[list[Unit], str]:
-    """The module's units in source order, and which parser found them ("ast" | "parso").
+@dataclass(frozen=True)
+class Split:
+    units: list[Unit]
+    parser: str                  # "ast" | "parso"
+    tree: ast.Module | None      # kept so that callers need not parse again (imports)
+
+
+def split_module(text: str, max_lines: int | None = None) -> Split:
+    """The module's units in source order, the parser that found them and the ast tree.
 
     Raises Unparseable (a counted skip) for sources over `max_lines`, or that no parser handles.
     """
     lines = source_lines(text)
     if max_lines is not None and len(lines) > max_lines:
         raise Unparseable("file_too_large", f"{len(lines)} lines > {max_lines}")
-    defs, parser = parse_defs(text)
+    defs, parser, tree = parse_defs(text)
     units: list[Unit] = []
     _split_scope(defs, 0, len(lines), "", "module_region", lines, units)
     seen: dict[str, int] = {}
@@ -162,4 +170,10 @@ def split_units(text: str, max_lines: int | None = None) -> tuple[list[Unit], st
         n = seen.get(u.key, 0) + 1
         seen[u.key] = n
         keyed.append(u if n == 1 else Unit(f"{u.key}#{n}", u.kind, u.start, u.end, u.text))
-    return keyed, parser
+    return Split(keyed, parser, tree)
+
+
+def split_units(text: str, max_lines: int | None = None) -> tuple[list[Unit], str]:
+    """`split_module` without the tree: (units, parser)."""
+    s = split_module(text, max_lines)
+    return s.units, s.parser
