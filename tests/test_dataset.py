@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -56,7 +57,8 @@ def section(**over) -> dict:
                         "max_hunks": 7, "dt_filter_nb_file": False, "max_tokens": 400,
                         "licenses": None, "change_types": ["modified", "renamed"], "drop_empty_target": True},
             "dedup": {"exact": True, "near": True, "near_threshold": 0.85, "num_perm": 128, "shingle_words": 3},
-            "split": {"train": 0.7, "val": 0.2, "test": 0.1, "min_repos_for_repo_split": 10, "salt": "editflow-v1"}}
+            "split": {"method": "ipynb-edit", "train": 0.7, "val": 0.1, "test": 0.2, "seed": 42,
+                      "min_repos_for_repo_split": 10, "salt": "editflow-v1"}}
     for key, value in over.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) else value
     return base
@@ -145,8 +147,9 @@ def test_example_rows_follow_the_schema_and_the_views(tmp_path):
 
 def many_repo_rows() -> tuple[list[dict], str, str]:
     """12 repositories of 4 edits each, a full fork of o/r0 (plus one own edit) and a
-    near-copy repository of o/r5, named so that both land in other splits than their source."""
-    cfg = sp.SplitConfig()
+    near-copy repository of o/r5, named so that both land in other splits than their source
+    under the `hash` split."""
+    cfg = sp.SplitConfig(method="hash")
     rows = []
     for r in range(12):
         for k in range(4):
@@ -176,8 +179,8 @@ def _jaccard(a: str, b: str) -> float:
 def test_forks_and_near_copies_never_straddle_splits(tmp_path):
     rows, fork, copy = many_repo_rows()
     edits = write_edits(tmp_path / "e.parquet", rows)
-    stats = build_dataset([edits], tmp_path / "out", section())
-    assert stats["split_method"] == "repository"
+    stats = build_dataset([edits], tmp_path / "out", section(split={"method": "hash"}))
+    assert stats["split_method"] == "repository" and stats["split_settings"]["method"] == "hash"
     kept = read_all(tmp_path / "out").to_pylist()
     repo_splits: dict[str, set] = {}
     for r in kept:
@@ -218,15 +221,31 @@ def test_reruns_are_byte_identical_however_inputs_are_batched(tmp_path):
     assert keys == sorted(keys)
 
 
-def test_fallback_split_gives_every_split_every_task(tmp_path):
+def three_demo_repos() -> list[dict]:
     rows = []
     for r in range(3):
         for k in range(10):
             i = r * 100 + k
             rows += [nb_edit(i, repo=f"local/demo-{r:02d}"), py_edit(i + 50, repo=f"local/demo-{r:02d}")]
-    edits = write_edits(tmp_path / "e.parquet", rows)
+    return rows
+
+
+def test_few_repositories_warn_loudly_and_never_switch_to_commit_time(tmp_path):
+    edits = write_edits(tmp_path / "e.parquet", three_demo_repos())
     stats = build_dataset([edits], tmp_path / "out", section())
-    assert stats["split_method"] == sp.TIME_METHOD
+    assert stats["split_method"] == sp.REPO_METHOD and stats["split_settings"]["method"] == "ipynb-edit"
+    assert "only 3 repositories" in stats["split_warning"]
+    # 3 shuffled repositories take positions 0, 1, 2: all < 7, all train
+    assert [stats["splits"][s]["examples"] for s in SPLITS] == [90, 0, 0]
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "> **Warning: only 3 repositories" in card and "Split method `ipynb-edit`" in card
+
+
+def test_commit_time_split_runs_when_configured(tmp_path):
+    edits = write_edits(tmp_path / "e.parquet", three_demo_repos())
+    stats = build_dataset([edits], tmp_path / "out",
+                          section(split={"method": "commit_time", "val": 0.2, "test": 0.1}))
+    assert stats["split_method"] == sp.TIME_METHOD and stats["split_warning"] is None
     for s in SPLITS:
         for task in ("nb-file", "nb-cell", "py-file"):
             assert stats["splits"][s]["by_task"][task]["examples"] > 0, (s, task)
@@ -237,7 +256,63 @@ def test_fallback_split_gives_every_split_every_task(tmp_path):
     assert [r["split"] for r in t if r["commit_time"] == newest and r["task"] == "py-file"] == ["test"]
     card = (tmp_path / "out" / "README.md").read_text()
     assert "generated demo repositories" in card and stats["demo_data"] is True
-    assert "Fallback split" in card
+    assert "Split method `commit_time` (configured" in card and "Warning" not in card
+
+
+def _shuffle_by_hand(items: list, seed: int) -> list:
+    """random.Random(seed).shuffle(items) spelled out from CPython's definition: Fisher-Yates
+    from the end, j = _randbelow(i + 1), and _randbelow(n) draws getrandbits(n.bit_length())
+    until the draw is < n."""
+    rng = random.Random(seed)
+    x = list(items)
+    for i in reversed(range(1, len(x))):
+        n = i + 1
+        j = rng.getrandbits(n.bit_length())
+        while j >= n:
+            j = rng.getrandbits(n.bit_length())
+        x[i], x[j] = x[j], x[i]
+    return x
+
+
+REPOS_12 = [f"org{k % 3}/repo{k:02d}" for k in range(12)]
+
+
+def _ipynb_edit_by_hand(repos: list[str]) -> dict[str, str]:
+    """ipynb-edit's split.py rule: i % 10 < 7 train, < 9 test, else val."""
+    order = _shuffle_by_hand(sorted(repos), 42)
+    return {r: "train" if i % 10 < 7 else "test" if i % 10 < 9 else "val" for i, r in enumerate(order)}
+
+
+def test_ipynb_edit_split_is_ipynb_edits_rule():
+    expected = _ipynb_edit_by_hand(REPOS_12)
+    assert sorted(expected.values()).count("train") == 9  # positions 0-6 and 10-11
+    assert [r for r, s in expected.items() if s == "test"] and [r for r, s in expected.items() if s == "val"]
+    got = sp.split_ipynb_edit(list(reversed(REPOS_12)), sp.SplitConfig())
+    assert {r: sp.SPLIT_NAMES[c] for r, c in got.items()} == expected
+    assert sp.SplitConfig().method == "ipynb-edit" and (sp.SplitConfig().train, sp.SplitConfig().test,
+                                                         sp.SplitConfig().val) == (0.7, 0.2, 0.1)
+
+
+def test_ipynb_edit_split_in_a_build_keeps_each_repository_whole(tmp_path):
+    rows = [nb_edit(k * 10 + j, repo=r) for k, r in enumerate(REPOS_12) for j in range(2)]
+    edits = write_edits(tmp_path / "e.parquet", rows)
+    stats = build_dataset([edits], tmp_path / "out", section())
+    assert stats["split_method"] == sp.REPO_METHOD and stats["split_warning"] is None
+    assert stats["split_settings"] == {"method": "ipynb-edit", "train": 0.7, "val": 0.1, "test": 0.2, "seed": 42,
+                                       "salt": "editflow-v1", "min_repos_for_repo_split": 10}
+    expected = _ipynb_edit_by_hand(REPOS_12)
+    got = {(r["repo"], r["split"]) for r in read_all(tmp_path / "out").to_pylist()}
+    assert got == set(expected.items())
+    assert "Split method `ipynb-edit`" in (tmp_path / "out" / "README.md").read_text()
+
+
+def test_split_settings_errors_are_config_errors():
+    from editflow.config import ConfigError
+    with pytest.raises(ConfigError, match="not multiples of 0.1"):
+        sp.SplitConfig.from_section({"train": 0.75, "val": 0.05, "test": 0.2})
+    with pytest.raises(ConfigError, match="not one of"):
+        sp.SplitConfig.from_section({"method": "random"})
+    assert sp.SplitConfig.from_section({"method": "hash", "train": 0.75, "val": 0.05, "test": 0.2}).train == 0.75
 
 
 def test_stats_plots_card_and_skips(tmp_path):
@@ -325,8 +400,11 @@ def test_default_demo_repositories_fill_every_split_with_every_task(tmp_path):
         assert main(["mine", "--repo", str(demo / f"demo-{i:02d}.git"), "--out", str(e), "--skips", str(s)]) == 0
         edits.append(e)
         skips.append(s)
-    stats = build_dataset(edits, tmp_path / "out", section(filters={"max_tokens": 1024}), skips=skips)
+    from editflow.config import REPO_ROOT, load_config
+    default = load_config(REPO_ROOT / "config" / "config.yaml")["dataset"]
+    stats = build_dataset(edits, tmp_path / "out", default, skips=skips)
     assert stats["demo_data"] is True and stats["split_method"] == sp.TIME_METHOD
+    assert stats["split_settings"]["method"] == "commit_time" and stats["split_warning"] is None
     assert stats["funnel_adds_up"] is True
     for s in SPLITS:
         for task in ("nb-file", "nb-cell", "py-file"):

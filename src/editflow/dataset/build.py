@@ -286,6 +286,7 @@ class Decisions:
     split_method: str
     near_clusters: int
     near_cluster_sizes: list
+    split_warning: str | None = None
 
 
 def _age(meta: pa.Table) -> np.ndarray:
@@ -351,15 +352,9 @@ def near_dedup(meta: pa.Table, alive: np.ndarray, age: np.ndarray, sig_path: Pat
     return out
 
 
-def assign_splits(kmeta: pa.Table, cluster: np.ndarray, age: np.ndarray, cfg: sp.SplitConfig) -> tuple[np.ndarray, str]:
-    """Split code per kept row and the method used (repository, or the time fallback)."""
-    repos = sorted(set(kmeta["repo"].to_pylist()))
-    if len(repos) >= cfg.min_repos_for_repo_split:
-        table = sp.split_by_repo(repos, cfg)
-        codes = np.array([table[r] for r in repos], dtype=np.int8)
-        return codes[np.asarray(pc.index_in(kmeta["repo"], pa.array(repos, pa.string())))], sp.REPO_METHOD
-    by_time = sp.split_by_time(kmeta["repo"], kmeta["kind"], kmeta["commit_time"], kmeta["commit"], cfg)
-    return sp.clusters_follow_oldest(by_time, cluster, age), sp.TIME_METHOD
+def assign_splits(kmeta: pa.Table, cluster: np.ndarray, age: np.ndarray, cfg: sp.SplitConfig) -> sp.Assignment:
+    """Split code per kept row by the configured dataset.split.method (editflow.dataset.split)."""
+    return sp.assign(kmeta, cluster, age, cfg)
 
 
 def ranks_within_splits(kmeta: pa.Table, split: np.ndarray) -> np.ndarray:
@@ -402,11 +397,13 @@ def decide(meta: pa.Table, settings: BuildSettings, tmp: Path, n_sig: int) -> De
     kept = np.flatnonzero(keep)
     kmeta = meta.take(pa.array(kept))
     split = np.zeros(n, dtype=np.int8)
-    split[kept], method = assign_splits(kmeta, near.cluster[kept], age[kept], settings.split)
+    assigned = assign_splits(kmeta, near.cluster[kept], age[kept], settings.split)
+    split[kept] = assigned.split
     rank = np.zeros(n, dtype=np.int64)
     rank[kept] = ranks_within_splits(kmeta, split[kept])
-    return Decisions(keep=keep, split=split, rank=rank, removed=removed, split_method=method,
-                     near_clusters=near.n_clusters, near_cluster_sizes=near.sizes[:20])
+    return Decisions(keep=keep, split=split, rank=rank, removed=removed, split_method=assigned.method,
+                     near_clusters=near.n_clusters, near_cluster_sizes=near.sizes[:20],
+                     split_warning=assigned.warning)
 
 
 def _example_table(batch: pa.Table) -> pa.Table:

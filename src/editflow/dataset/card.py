@@ -13,6 +13,7 @@ from editflow import tasks as registry
 from editflow.atomic import write_text
 from editflow.dataset.filters import FUNNEL_STEPS
 from editflow.dataset.split import SPLIT_NAMES
+from editflow.dataset.split import card_text as split_card_text
 
 STEP_TEXT = {
     "change_type": "change type not kept (`filters.change_types`)",
@@ -88,16 +89,7 @@ def render_card(stats: dict[str, Any]) -> str:
             "other repositories are dropped. So neither a repository nor a near-duplicate pair "
             f"appears in two splits. Near-duplicate clusters kept: {stats['near_duplicates']['clusters']}.", ""]
 
-    ss = stats["split_settings"]
-    out += ["## Splits", ""]
-    if stats["split_method"] == "repository":
-        out += [f"Split by repository ({ss['train']}/{ss['val']}/{ss['test']}) on a stable hash of "
-                f"(salt `{ss['salt']}`, repository name): adding a repository never moves another.", ""]
-    else:
-        out += [f"**Fallback split** (fewer than {ss['min_repos_for_repo_split']} repositories): within each "
-                "repository and file kind, commits ordered by time go oldest -> train, then val, newest "
-                f"-> test ({ss['train']}/{ss['val']}/{ss['test']}). Repositories therefore appear in several "
-                "splits; near-duplicate clusters still stay in one split.", ""]
+    out += ["## Splits", ""] + split_card_text(stats)
     header = ["split", "repositories", "commits", "edits", "examples"] + tasks
     rows = []
     for s in SPLIT_NAMES:
