@@ -23,9 +23,12 @@ import json
 import logging
 from pathlib import Path
 
+from editflow.inputs import workers_arg
+
 log = logging.getLogger(__name__)
 
 TABLE_FILES = ("main.csv", "main.md", "per_run.csv", "significance.csv", "significance.md", "tables.html")
+PLOT_FILES = ("main_metrics.png", "distributions.png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="a full config file (default config/config.yaml)")
     parser.add_argument("--settings", default=None,
                         help="the `evaluate` section as JSON (bootstrap_samples, seed); overrides --config")
-    parser.add_argument("--workers", type=int, default=0,
+    parser.add_argument("--workers", type=workers_arg, default=0,
                         help="processes that score the copy_input rows (default 0 = all usable cores)")
 
 
@@ -74,7 +77,22 @@ def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | No
               workers: int = 1) -> dict:
     """Compute and write every table (and plot when plots_dir is set); return the rows.
 
-    `workers` processes score the copy_input baseline (prediction = source) per model x task."""
+    `workers` processes score the copy_input baseline (prediction = source) per model x task.
+    One run per output file at a time (atomic.output_lock); temporary files of a killed
+    run are removed first; each file is replaced atomically."""
+    from editflow.atomic import output_lock, remove_stale_temps
+
+    outputs = [Path(out_dir) / name for name in TABLE_FILES]
+    if plots_dir is not None:
+        outputs += [Path(plots_dir) / name for name in PLOT_FILES]
+    with output_lock(*outputs, what="editflow aggregate"):
+        for path in outputs:
+            remove_stale_temps(path)
+        return _aggregate(scores, out_dir, plots_dir, n_samples, seed, dataset_stats, workers)
+
+
+def _aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | None, n_samples: int,
+               seed: int, dataset_stats: str | Path | None, workers: int) -> dict:
     from editflow.atomic import write_text
     from editflow.metrics import tables
     from editflow.metrics.scorefiles import load_scores
@@ -122,23 +140,26 @@ def aggregate(scores: list[str], out_dir: str | Path, plots_dir: str | Path | No
     if plots_dir is not None:
         from editflow.metrics import plots
         plots_dir = Path(plots_dir)
-        plots.bar_chart(main, plots_dir / "main_metrics.png")
-        plots.distribution_plot(systems, plots_dir / "distributions.png")
+        plots.bar_chart(main, plots_dir / PLOT_FILES[0])
+        plots.distribution_plot(systems, plots_dir / PLOT_FILES[1])
     return {"main": main, "per_run": per_run, "significance": significance}
 
 
 def run(args: argparse.Namespace) -> int:
     from editflow.config import ConfigError, section_from_args
+    from editflow.atomic import OutputBusy
     from editflow.metrics.batch import default_workers
+    from editflow.procs import forked_children_die_with_parent
 
     settings = section_from_args(args.config, args.settings, "evaluate")
+    forked_children_die_with_parent()  # the copy_input scoring pool must not outlive a kill -9
     try:
         result = aggregate(args.scores, args.out_dir, args.plots_dir,
                            n_samples=int(settings["bootstrap_samples"]), seed=int(settings["seed"]),
                            dataset_stats=args.dataset_stats, workers=args.workers or default_workers())
     except ConfigError:
         raise
-    except ValueError as exc:  # ScoresError, duplicate checkpoints: the message names the file
+    except (ValueError, OutputBusy) as exc:  # ScoresError, duplicate checkpoints: the message names the file
         log.error("%s", exc)
         return 1
     log.info("wrote %d table rows to %s and plots to %s", len(result["main"]), args.out_dir, args.plots_dir)

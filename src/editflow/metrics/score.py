@@ -204,11 +204,12 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
 
 
 def run(args: argparse.Namespace) -> int:
-    from editflow.atomic import OutputBusy, check_writable, output_lock
+    from editflow.atomic import OutputBusy, check_writable, output_lock, remove_stale_temps
 
     try:
         check_writable(args.out, "--out")  # before the scoring work, not after it
         with output_lock(args.out, what="editflow score"):
+            remove_stale_temps(args.out)  # a killed run's temp file (a live one holds the lock)
             return _run(args)
     except (OutputBusy, ValueError) as exc:  # OutputError, InputError: they name the path
         log.error("%s", exc)

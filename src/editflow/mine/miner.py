@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -103,7 +104,7 @@ def _results(repo_path: str, settings: MineSettings, commits: list[str], workers
     size = max(1, min(chunk, -(-len(commits) // (workers * 4))))
     ctx = get_context("spawn")  # no fork of a process holding libgit2 and arrow threads
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=worker.init,
-                             initargs=(repo_path, settings, reader, None, damaged, True)) as pool:
+                             initargs=(repo_path, settings, reader, None, damaged, os.getpid())) as pool:
         pending = []
         for part in _chunks(commits, size):  # one task per worker in flight plus one: flat memory
             deltas = {c: changes.deltas(c) for c in part} if changes is not None else None

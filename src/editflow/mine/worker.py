@@ -18,15 +18,15 @@ _EXTRACTOR: Extractor | None = None
 
 
 def init(repo_path: str, settings: MineSettings, reader: str, changes: CommitDeltas | None = None,
-         damaged: Mapping[str, Damage] | None = None, pool_worker: bool = False) -> Extractor:
+         damaged: Mapping[str, Damage] | None = None, parent_pid: int | None = None) -> Extractor:
     """`damaged`: loose objects never to read (looseobjects.scan_loose, done once by the
-    parent); `pool_worker`: this process is a pool worker, which must not outlive a parent
-    killed with SIGKILL."""
+    parent); `parent_pid`: set in a pool worker, which must not outlive its parent killed
+    with SIGKILL (also while the worker was still starting: then it exits here)."""
     global _EXTRACTOR
     import pygit2
 
-    if pool_worker:
-        die_with_parent()
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     if _EXTRACTOR is not None:
         _EXTRACTOR.close()
     _EXTRACTOR = Extractor(pygit2.Repository(repo_path), settings, reader, changes, damaged)
