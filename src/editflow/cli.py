@@ -57,6 +57,23 @@ def _verb_parser(verb: str) -> tuple[argparse.ArgumentParser, object]:
     return parser, module
 
 
+# Library warnings a user cannot act on, silenced by message (not wholesale): transformers 5
+# deprecates the `past_key_values` argument name our decode loop passes for model families
+# that still accept it, and peft asks a transformers method it renamed. Both are API renames
+# upstream, harmless to results; new warnings still show.
+KNOWN_WARNINGS = (
+    (FutureWarning, r"`past_key_values` is deprecated"),
+    (FutureWarning, r"`is_gradient_checkpointing` is deprecated"),
+)
+
+
+def _silence_known_warnings() -> None:
+    import warnings
+
+    for category, message in KNOWN_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -72,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         print(f"editflow: unknown verb {verb!r}{hint}; `editflow --help` lists them", file=sys.stderr)
         return 2
+    _silence_known_warnings()
     parser, module = _verb_parser(verb)
     args = parser.parse_args(argv[1:])
     logging.basicConfig(

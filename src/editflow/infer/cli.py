@@ -80,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from editflow.model_entry import resolve_model_entry
 
     entry = resolve_model_entry(args.config, args.model_name, args.model, args.model_settings)
+    from editflow.modeling import skip_bitsandbytes_unless
+
+    skip_bitsandbytes_unless(entry.quantization)  # before peft/transformers are imported
     name = entry.name
     if not Path(args.dataset, "test.parquet").exists():
         from editflow.config import ConfigError

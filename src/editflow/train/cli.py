@@ -64,6 +64,11 @@ def resolve_model_spec(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from editflow.modeling import skip_bitsandbytes_unless
+
+    model = resolve_model_spec(args)
+    skip_bitsandbytes_unless(model.quantization)  # before peft/transformers are imported
+
     from editflow.config import section_from_args
     from editflow.train.data import TrainDataError
     from editflow.train.loop import TrainJob, train
@@ -75,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(int(threads))
-    job = TrainJob(model=resolve_model_spec(args), task=args.task, run=args.run, dataset=Path(args.dataset),
+    job = TrainJob(model=model, task=args.task, run=args.run, dataset=Path(args.dataset),
                    out=Path(args.out), settings=TrainSettings.from_section(section), device=args.device,
                    checkpoint_dir=Path(args.checkpoint_dir) if args.checkpoint_dir else None,
                    keep_checkpoints=args.keep_checkpoints)
