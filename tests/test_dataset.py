@@ -131,16 +131,25 @@ def test_filters_can_be_switched_off(tmp_path):
     assert read_all(tmp_path / "out").num_rows == 14 + 14 + 3
 
 
-def test_example_rows_follow_the_schema_and_the_views(tmp_path):
+@pytest.mark.parametrize("fmt", ["ipynb-edit", "percent", None])
+def test_example_rows_follow_the_schema_and_the_views(tmp_path, fmt):
     edits = write_edits(tmp_path / "e.parquet", [nb_edit(1), py_edit(2)])
-    build_dataset([edits], tmp_path / "out", section())
+    build_dataset([edits], tmp_path / "out", section(**({"cell_format": fmt} if fmt else {})))
     for s in SPLITS:
         assert pq.read_schema(tmp_path / "out" / f"{s}.parquet").remove_metadata() == records.EXAMPLE_SCHEMA
     rows = {r["task"]: r for r in read_all(tmp_path / "out").to_pylist()}
     e = nb_edit(1)
     assert rows["nb-cell"]["example_id"] == records.stable_id(e["edit_id"], "nb-cell")
-    assert rows["nb-cell"]["prompt_fields"] == {"message": e["message"], "old_code": "# %%\n" + e["old_cells"][1]}
-    assert rows["nb-cell"]["target"] == "# %%\n" + e["new_cells"][1]
+    if fmt == "percent":
+        assert rows["nb-cell"]["prompt_fields"] == {"message": e["message"], "old_code": "# %%\n" + e["old_cells"][1]}
+        assert rows["nb-cell"]["target"] == "# %%\n" + e["new_cells"][1]
+        assert rows["nb-file"]["target"] == "# %%\n" + e["new_cells"][0] + "\n\n# %%\n" + e["new_cells"][1]
+    else:  # ipynb-edit, the default: cell only = each cell then "\n"; whole file = <Cell_i> ... <\Cell_i>
+        assert rows["nb-cell"]["prompt_fields"] == {"message": e["message"], "old_code": e["old_cells"][1] + "\n"}
+        assert rows["nb-cell"]["target"] == e["new_cells"][1] + "\n"
+        assert rows["nb-file"]["target"] == ("<Cell_0>\n" + e["new_cells"][0] + "\n<\\Cell_0>\n"
+                                             "<Cell_1>\n" + e["new_cells"][1] + "\n<\\Cell_1>\n")
+    assert "cell_format: " + (fmt or "ipynb-edit") in (tmp_path / "out" / "README.md").read_text()
     assert rows["py-file"]["target"] == py_edit(2)["new_source"]
     assert rows["nb-file"]["commit_time"] == e["commit_time"] and rows["nb-file"]["license"] == "mit"
 

@@ -11,7 +11,7 @@ from editflow.dataset import split as sp
 from editflow.dataset.synthetic import edit_row, edits_table
 from editflow.dataset.tokens import HFCounter, WhitespaceCounter, make_counter, render_prompts, render_targets
 from editflow import tasks
-from editflow.tasks._cells import render_cells_array, select_cells
+from editflow.tasks._cells import render_cell_only_array, render_cells_array, render_whole_file_array, select_cells
 from editflow.tasks.base import changed_lines_text
 
 
@@ -27,6 +27,23 @@ def test_render_cells_array_matches_render_cells():
     assert render_cells_array(sliced).to_pylist() == ["", "", "# %%\nx"]
 
 
+def test_render_arrays_match_the_scalar_renderings_in_both_formats():
+    lists = [["a = 1", "b = 2\nc = 3"], [], None, ["x"]]
+    arr = pa.array(lists, pa.list_(pa.string()))
+    for fmt in cells.FORMATS:
+        assert render_whole_file_array(arr, fmt).to_pylist() == [cells.render_whole_file(x or [], fmt) for x in lists]
+        assert render_cell_only_array(arr, fmt).to_pylist() == [cells.render_cell_only(x or [], fmt) for x in lists]
+    # ipynb-edit's strings, written out from baseline.py's generate_code_prompt_* definitions
+    assert render_whole_file_array(arr.slice(0, 1)).to_pylist() == [
+        "<Cell_0>\na = 1\n<\\Cell_0>\n<Cell_1>\nb = 2\nc = 3\n<\\Cell_1>\n"]
+    assert render_whole_file_array(arr.slice(1)).to_pylist() == ["", "", "<Cell_0>\nx\n<\\Cell_0>\n"]
+    assert render_cell_only_array(arr).to_pylist() == ["a = 1\nb = 2\nc = 3\n", "", "", "x\n"]
+    with cells.using_format("percent"):
+        assert render_whole_file_array(arr).to_pylist() == render_cells_array(arr).to_pylist()
+    with pytest.raises(ValueError, match="cell_format"):
+        cells.render_whole_file(["a"], "markdown")
+
+
 def test_nb_cell_view_concatenates_ops_in_order():
     old = ["import a", "x = 1", "y = 2", "z = 3"]
     new = ["import a", "x = 10", "y = 2", "w = 0", "z = 3"]
@@ -34,20 +51,31 @@ def test_nb_cell_view_concatenates_ops_in_order():
     assert [o["tag"] for o in row["cell_ops"]] == ["replace", "insert"]
     views = build_views(edits_table([row]), ("nb-file", "nb-cell"))
     nb_cell = views["nb-cell"].to_pylist()[0]
-    assert nb_cell["old_code"] == cells.render_cells(["x = 1"])       # the insert adds no old cell
-    assert nb_cell["target"] == cells.render_cells(["x = 10", "w = 0"])
+    assert nb_cell["old_code"] == "x = 1\n"            # the insert adds no old cell
+    assert nb_cell["target"] == "x = 10\nw = 0\n"
     assert nb_cell["changed_cells"] == 2
     nb_file = views["nb-file"].to_pylist()[0]
+    assert nb_file["old_code"] == "".join(f"<Cell_{i}>\n{c}\n<\\Cell_{i}>\n" for i, c in enumerate(old))
+    assert nb_file["target"] == ("<Cell_0>\nimport a\n<\\Cell_0>\n<Cell_1>\nx = 10\n<\\Cell_1>\n<Cell_2>\ny = 2\n"
+                                 "<\\Cell_2>\n<Cell_3>\nw = 0\n<\\Cell_3>\n<Cell_4>\nz = 3\n<\\Cell_4>\n")
+    # both notebook tasks share one near-duplicate text per edit
+    assert nb_file["dedup_text"] == nb_cell["dedup_text"] == "x = 1\n\nx = 10\nw = 0\n"
+    with cells.using_format("percent"):
+        views = build_views(edits_table([row]), ("nb-file", "nb-cell"))
+    nb_cell, nb_file = views["nb-cell"].to_pylist()[0], views["nb-file"].to_pylist()[0]
+    assert nb_cell["old_code"] == cells.render_cells(["x = 1"]) == "# %%\nx = 1"
+    assert nb_cell["target"] == cells.render_cells(["x = 10", "w = 0"])
     assert nb_file["old_code"] == cells.render_cells(old)
     assert nb_file["target"] == cells.render_cells(new)
+    assert cells.current_format() == "ipynb-edit"   # the block's format ends with it
 
 
 def test_insert_only_and_delete_only():
     ins = edit_row(commit="c1", old_cells=["a"], new_cells=["a", "b"])
     dele = edit_row(commit="c2", old_cells=["a", "b"], new_cells=["a"])
     v = build_views(edits_table([ins, dele]), ("nb-cell",))["nb-cell"].to_pylist()
-    assert (v[0]["old_code"], v[0]["target"]) == ("", "# %%\nb")
-    assert (v[1]["old_code"], v[1]["target"]) == ("# %%\nb", "")
+    assert (v[0]["old_code"], v[0]["target"]) == ("", "b\n")
+    assert (v[1]["old_code"], v[1]["target"]) == ("b\n", "")
 
 
 def test_select_cells_clips_corrupt_ops():

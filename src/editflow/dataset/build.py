@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from editflow import records, tasks
+from editflow import cells, records, tasks
 from editflow.atomic import atomic_path
 from editflow.dataset import dedup as dd
 from editflow.dataset import split as sp
@@ -517,7 +517,8 @@ def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[st
     try:
         clock = time.perf_counter()
         skip_counts = count_skips([Path(p) for p in skips])
-        p1 = pass1([Path(p) for p in edits], settings, counter, tmp, batch_size)
+        with cells.using_format(section.get("cell_format") or cells.default_format()):
+            p1 = pass1([Path(p) for p in edits], settings, counter, tmp, batch_size)
         log.info("pass 1 (views, filters, tokens, MinHash): %d edits in %.1f s", p1.edits, time.perf_counter() - clock)
         clock = time.perf_counter()
         meta = pq.read_table(tmp / "candidates.parquet", columns=META_COLUMNS)

@@ -11,6 +11,8 @@ from typing import Any
 
 from editflow import tasks as registry
 from editflow.atomic import write_text
+from editflow.cells import card_text as cell_format_text
+from editflow.cells import default_format as default_cell_format
 from editflow.dataset.filters import FUNNEL_STEPS
 from editflow.dataset.split import SPLIT_NAMES
 from editflow.dataset.split import card_text as split_card_text
@@ -61,8 +63,7 @@ def render_card(stats: dict[str, Any]) -> str:
     out += [spec.card or f"- **{name}**: {spec.description}"
             for name, spec in registry.specs().items() if name in tasks]
     out += ["",
-            "Cells are rendered with `editflow.cells.render_cells` (`# %%` before each cell, a blank "
-            "line between cells). Prompts are not stored: train and infer render them from "
+            cell_format_text(cfg.get("cell_format") or default_cell_format()) + " Prompts are not stored: train and infer render them from "
             "`prompt_fields` with the templates in `editflow/templates/`.", "",
             f"Token counts use `{stats['tokenizer']}` on the {stats['token_count']}.", ""]
 

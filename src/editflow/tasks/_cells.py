@@ -1,4 +1,5 @@
-"""Vectorised helpers for the notebook tasks: cells selected by `cell_ops`, rendered as text.
+"""Vectorised helpers for the notebook tasks: cells selected by `cell_ops`, rendered as text
+in the build's cell format (editflow.cells: ipynb-edit's strings by default, or percent).
 
 Everything here works on whole pyarrow batches: building views for a million edits must not
 be a per-row Python loop.
@@ -9,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from editflow.cells import CELL_MARKER
+from editflow.cells import CELL_MARKER, check_format, current_format
 
 
 def _offsets(lists: pa.Array) -> np.ndarray:
@@ -18,13 +19,45 @@ def _offsets(lists: pa.Array) -> np.ndarray:
     return off - off[0]
 
 
+def _rejoin(lists: pa.Array, pieces: pa.Array, sep: str) -> pa.Array:
+    """Per row of `lists`, its rendered cells (`pieces`, aligned with the flat cells) joined by sep."""
+    rebuilt = pa.ListArray.from_arrays(pa.array(_offsets(lists), pa.int32()), pieces)
+    return pc.binary_join(rebuilt, sep)
+
+
 def render_cells_array(lists: pa.Array) -> pa.Array:
-    """cells.render_cells over a list<string> array (null list -> "")."""
+    """cells.render_cells (percent) over a list<string> array (null list -> "")."""
     lists = _as_array(lists)
     flat = pc.fill_null(lists.flatten(), "")
-    marked = pc.binary_join_element_wise(CELL_MARKER + "\n", flat, "")
-    rebuilt = pa.ListArray.from_arrays(pa.array(_offsets(lists), pa.int32()), marked)
-    return pc.binary_join(rebuilt, "\n\n")
+    return _rejoin(lists, pc.binary_join_element_wise(CELL_MARKER + "\n", flat, ""), "\n\n")
+
+
+def _cell_numbers(lists: pa.Array) -> pa.Array:
+    """Each flat cell's position within its row (0, 1, ...), as text."""
+    off = _offsets(lists)
+    lengths = np.diff(off)
+    pos = np.arange(int(off[-1]), dtype=np.int64) - np.repeat(off[:-1], lengths)
+    return pa.array(pos, pa.int64()).cast(pa.string())
+
+
+def render_whole_file_array(lists: pa.Array, fmt: str | None = None) -> pa.Array:
+    """cells.render_whole_file over a list<string> array (null list -> "")."""
+    lists = _as_array(lists)
+    if check_format(fmt or current_format()) == "percent":
+        return render_cells_array(lists)
+    flat = pc.fill_null(lists.flatten(), "")
+    i = _cell_numbers(lists)
+    pieces = pc.binary_join_element_wise("<Cell_", i, ">\n", flat, "\n<\\Cell_", i, ">\n", "")
+    return _rejoin(lists, pieces, "")
+
+
+def render_cell_only_array(lists: pa.Array, fmt: str | None = None) -> pa.Array:
+    """cells.render_cell_only over a list<string> array (null list -> "")."""
+    lists = _as_array(lists)
+    if check_format(fmt or current_format()) == "percent":
+        return render_cells_array(lists)
+    flat = pc.fill_null(lists.flatten(), "")
+    return _rejoin(lists, pc.binary_join_element_wise(flat, "\n", ""), "")
 
 
 def _as_array(col) -> pa.Array:
@@ -80,3 +113,11 @@ def changed_cells(ops) -> np.ndarray:
     f = {k: np.asarray(pc.fill_null(flat.field(k), 0), dtype=np.int64) for k in ("i1", "i2", "j1", "j2")}
     size = np.maximum(np.maximum(f["i2"] - f["i1"], f["j2"] - f["j1"]), 0)
     return np.bincount(op_row, weights=size, minlength=n).astype(np.int64)
+
+
+def changed_cells_text(edits) -> pa.Array:
+    """The cells `cell_ops` names, old then new (cell-only rendering): what identifies a notebook
+    edit for near-duplicate detection (shared by both notebook tasks, so an edit has one signature)."""
+    old_sel, _ = select_cells(edits["old_cells"], edits["cell_ops"], "i1", "i2")
+    new_sel, _ = select_cells(edits["new_cells"], edits["cell_ops"], "j1", "j2")
+    return pc.binary_join_element_wise(render_cell_only_array(old_sel), render_cell_only_array(new_sel), "\n")

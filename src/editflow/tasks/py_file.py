@@ -20,7 +20,8 @@ TASK = TaskSpec(
     description="Python file: commit message + the old .py file -> the new file",
     reads="python",
     view=view,
-    labels={"artifact": "Python", "format": "a file format", "code_label": "Original Code"},
+    labels={"artifact": "Python", "format": "a file format", "code_label": "Original Code",
+            "kshot_artifact": "Python", "kshot_code": "original code", "shot_code_label": "Original Code"},
     order=30,
     card="- **py-file**: commit message + the old `.py` file -> the new file.",
 )
