@@ -296,3 +296,26 @@ def test_build_problems_reports_counts():
     got = list(build_problems(rows, UnitSettings(synthetic_per_change=0), report=report))
     assert [p.key for _, p in got] == ["def f"]
     assert report.commits == 1 and report.changes == Counter({"modification": 1, "addition": 1})
+
+
+def test_rounds_rebuild_the_input_and_fill_table4():
+    from editflow.coeditor.rounds import input_for, rounds_table
+
+    rows = [edit_row(path="m.py", old_source=OLD_F + "\n\ndef g():\n    return f(1)\n",
+                     new_source=NEW_F + "\n\ndef g():\n    return f(1, 2)\n")]
+    view = tasks.get("py-unit").build_view(edits_table(rows)).to_pylist()
+    second = next(r for r in view if r["example_key"] == "def g")
+    assert json.loads(second["meta"])["synthetic"] is False and "# prior changes" in second["old_code"]
+    pristine = enc.view(enc.line_diff(source_lines(second["source"]), source_lines(second["reference"])), set())
+    assert input_for(second, pristine) == second["old_code"]
+    seen = []
+
+    def echo_gold_of_g(inputs, messages):
+        seen.append(inputs[0])
+        return ["<extra_id_1><add>    return f(1, 2)\n<del>" if inputs[0].startswith("# edit: m.py :: def g") else ""]
+
+    table = rounds_table(view, echo_gold_of_g)
+    assert [r["setting"] for r in table] == ["SingleRound", "MultiRound"]
+    assert table[0]["n_problems"] == 2 and table[0]["lines_gain"] == table[1]["lines_gain"] == 25.0
+    assert (table[0]["rounds"], table[1]["rounds"]) == (1.0, 3.5)  # f: 6 rounds, g: 1
+    assert seen[1].endswith("<add>    return x * y")  # the references follow the re-encoded unit

@@ -102,6 +102,7 @@ def _problem(c: UnitChange, diff, applied: set[int], refs: str, rmeta: dict, key
     v = enc.view(diff, applied)
     target_atoms = [i for i in enc.atoms(diff) if i not in applied]
     meta = {"unit": c.key, "unit_kind": c.unit_kind, "order": c.order, "inlined": len(applied),
+            "query_lines": len(v.lines) + 2,  # the header, the unit's lines, the closing slot
             "n_slots": v.n_slots, "changed_lines": len(target_atoms), **rmeta, **extra}
     return UnitProblem(render_input(c, v, refs), enc.encode_output(v), join_lines(v.current_lines()),
                        c.new.text, key, len(target_atoms), hunks_of(diff), meta)

@@ -26,7 +26,9 @@ from editflow.coeditor.settings import UnitSettings
 from editflow.tasks.base import VIEW_SCHEMA, Decoded, TaskSpec
 
 SETTINGS_ENV = "EDITFLOW_PY_UNIT"
-LABELS = {"artifact": "Python", "format": "Coeditor's line-diff format", "code_label": "Code Unit"}
+LABELS = {"artifact": "Python",
+          "format": "the line-diff format (after a placeholder <extra_id_k>: <add> lines to insert, <del> to delete its line)",
+          "code_label": "Code Unit"}
 
 
 def settings_from_env(ablation: str | None = None) -> tuple[UnitSettings, Any]:
