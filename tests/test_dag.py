@@ -77,3 +77,33 @@ def test_bad_config_fails_before_any_job(tmp_path):
     out = proc.stdout + proc.stderr
     assert "unknown key(s) 'epocs' in train" in out and "allowed keys: checkpoint_every_steps" in out
     assert "Job stats" not in proc.stdout
+
+
+def test_local_paths_with_spaces_and_accents_plan_and_missing_ones_fail_at_dry_run(tmp_path):
+    """A real repository given by path: any characters work; a bare `repo` directory is named
+    after its parent; a path or model directory that does not exist fails at `snakemake -n`."""
+    import pygit2
+
+    odd = tmp_path / "my données" / "repo"
+    pygit2.init_repository(str(odd), bare=True)
+    cfg = write_config(tmp_path, {"crawl": {"local": {"paths": [str(odd)], "demo": {"enabled": False}}}})
+    proc, counts = dry_run(tmp_path / "w1", "--configfile", str(cfg))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert counts["mine"] == 1
+    assert "results/default/edits/local__my-donnees.parquet" in proc.stdout
+
+    cfg = write_config(tmp_path, {"crawl": {"local": {"paths": [str(tmp_path / "nope")], "demo": {"enabled": False}}}})
+    proc, _ = dry_run(tmp_path / "w2", "--configfile", str(cfg))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "no such directory" in out and str(tmp_path / "nope") in out
+
+    cfg = write_config(tmp_path, {"models": [{"name": "mine", "path": str(tmp_path / "no-model"), "source": "local"}]})
+    proc, _ = dry_run(tmp_path / "w3", "--configfile", str(cfg))
+    assert proc.returncode != 0 and "no such model directory" in proc.stdout + proc.stderr
+
+
+def test_run_name_keeps_results_apart(tmp_path):
+    cfg = write_config(tmp_path, {"run_name": "second"})
+    proc, counts = dry_run(tmp_path, "--configfile", str(cfg))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "results/second/tables/main.md" in proc.stdout and "results/default/" not in proc.stdout
