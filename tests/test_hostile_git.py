@@ -16,35 +16,11 @@ import pygit2
 import pytest
 
 from editflow.looseobjects import check_loose, has_loose_objects, objects_dir, scan_loose
+from test_crawl_local import make_repo  # bare repositories of loose objects, one commit per file map
 
 LIMIT_S = 60
 NB = '{"cells": [{"cell_type": "code", "source": "x = %d\\n", "metadata": {}, "outputs": []}], ' \
      '"metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
-
-
-def _tree(repo: pygit2.Repository, files: dict[str, bytes]) -> pygit2.Oid:
-    subdirs: dict[str, dict[str, bytes]] = {}
-    builder = repo.TreeBuilder()
-    for path, data in sorted(files.items()):
-        head, _, rest = path.partition("/")
-        if rest:
-            subdirs.setdefault(head, {})[rest] = data
-        else:
-            builder.insert(head, repo.create_blob(data), pygit2.enums.FileMode.BLOB)
-    for name, sub in sorted(subdirs.items()):
-        builder.insert(name, _tree(repo, sub), pygit2.enums.FileMode.TREE)
-    return builder.write()
-
-
-def make_repo(path: Path, commits: list[dict[str, bytes]]) -> list[str]:
-    """A bare repository of loose objects, one commit per file map; returns the SHAs."""
-    repo = pygit2.init_repository(str(path), bare=True, initial_head="main")
-    shas: list[str] = []
-    for i, files in enumerate(commits):
-        sig = pygit2.Signature("T", "t@example.com", 1_700_000_000 + 60 * i, 0)
-        shas.append(str(repo.create_commit("refs/heads/main", sig, sig, f"c{i}", _tree(repo, files),
-                                           [pygit2.Oid(hex=shas[-1])] if shas else [])))
-    return shas
 
 
 def truncate(repo_path: Path, oid: str) -> None:
@@ -73,7 +49,7 @@ def history(tmp_path: Path) -> tuple[Path, list[str]]:
 def mine(repo: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, list[dict], list[dict]]:
     out, skips = tmp_path / "e.parquet", tmp_path / "e.skips.parquet"
     proc = editflow("mine", "--repo", str(repo), "--name", "t/r", "--out", str(out), "--skips", str(skips),
-                    "--settings", json.dumps({"workers": 1}), *extra)
+                    *(extra or ("--workers", "1")))
     edits = pq.read_table(out, columns=["commit", "path"]).to_pylist() if out.exists() else []
     skipped = pq.read_table(skips).to_pylist() if skips.exists() else []
     return proc, edits, skipped
@@ -144,7 +120,7 @@ def test_mine_truncated_subtree(tmp_path, reader):
     repo, shas = history(tmp_path)
     tree = str(pygit2.Repository(str(repo)).revparse_single(f"{shas[1]}:pkg").id)
     truncate(repo, tree)
-    proc, edits, skips = mine(repo, tmp_path, "--settings", json.dumps({"workers": 1, "reader": reader}))
+    proc, edits, skips = mine(repo, tmp_path, "--workers", "1", "--settings", json.dumps({"reader": reader}))
     assert proc.returncode == 0, proc.stderr
     # commits 1 and 2 both diff against the damaged tree (as new and as old side)
     assert [(s["commit"], s["reason"]) for s in skips] == [(shas[1], "corrupt_object"),
