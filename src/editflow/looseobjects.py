@@ -97,23 +97,6 @@ def _parse_header(raw: bytes) -> tuple[str | None, int]:
     return name, int(size)
 
 
-def has_loose_objects(objects: Path) -> bool:
-    """Whether any two-hex-digit fan-out directory holds a file (cheap: stops at the first)."""
-    try:
-        entries = list(os.scandir(objects))
-    except OSError:
-        return False
-    for entry in entries:
-        if len(entry.name) == 2 and set(entry.name) <= _HEX and entry.is_dir():
-            try:
-                with os.scandir(entry.path) as inner:
-                    if any(True for _ in inner):
-                        return True
-            except OSError:
-                continue
-    return False
-
-
 def scan_loose(git_dir: str | Path) -> dict[str, Damage]:
     """Every damaged loose object of the repository, by object id (usually empty)."""
     objects = objects_dir(git_dir)
