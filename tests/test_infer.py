@@ -13,7 +13,7 @@ from editflow.infer.engine import RowState, StopCheck
 from editflow.infer.generate import HFBackend, load_hf_backend
 from editflow.infer.job import JobSpec, run_job
 from editflow.infer.settings import InferSettings
-from editflow.prompts import Exemplar, load_template, render_prompt
+from editflow.prompts import Exemplar, render_prompt, task_template
 from editflow.records import EXAMPLE_SCHEMA, PREDICTION_SCHEMA
 
 STOP = ("### End", "### Instruction")
@@ -114,7 +114,7 @@ def test_predictions_file_contract(tiny_model, dataset, backend, tmp_path):
     long = rows[-1]
     assert long["truncated"] and long["finish_reason"] == "no_room" and long["raw_output"] == ""
     assert long["prompt_tokens"] > 1024 - 8 and long["output_tokens"] == 0
-    template = load_template("base")
+    template = task_template("nb-cell", finetuned=False, shots=1)  # infer.kshot_template
     for r in rows[:-1]:
         assert not r["truncated"] and r["sample"] == 0 and r["shots"] == 1 and r["checkpoint"] == "base"
         assert r["prompt"].startswith(template.system.split("{")[0]) and r["prompt"].count("### Response:") == 2
@@ -125,7 +125,7 @@ def test_predictions_file_contract(tiny_model, dataset, backend, tmp_path):
         assert 1 <= r["output_tokens"] <= 10 and r["prompt_tokens"] == backend.count_tokens(r["prompt"])
         assert "'''\ny = 2\n'''" in r["prompt"]  # the exemplar comes from train
     gen = json.loads(rows[0]["generation"])
-    assert gen["template"] == "base" and gen["shots"] == 1 and gen["max_context"] == 1024
+    assert gen["template"] == "ipynb-edit-kshot" and gen["shots"] == 1 and gen["max_context"] == 1024
     assert gen["do_sample"] is False and "temperature" not in gen and gen["max_new_tokens"] == 10
     assert not (tmp_path / ".base.parquet.parts").exists()
 

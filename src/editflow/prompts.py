@@ -5,9 +5,17 @@ only fills them in. A model fine-tuned on `render_prompt(...) + render_target(..
 inference exactly the text `render_prompt(...)` it was trained on.
 
 Besides {message} and {old_code}, a template's text may use per-task words ({artifact},
-{format}, {code_label}, ...); each task supplies them in its TaskSpec.labels. Loading a
-template checks every registered task that uses it: a missing word is an error naming the
+{format}, {code_label}, ...); each task supplies them in its TaskSpec.labels, and a template
+may give fallbacks for some under `words` (a fallback may itself use a task's words). Loading
+a template checks every registered task that uses it: a missing word is an error naming the
 task, never blank text in a prompt.
+
+A prompt is: system text, then k exemplars (each rendered with `exemplar`, default the
+`instruction`, followed by its target and `exemplar_end`, default `end`), then the query
+rendered with `instruction`. Base models get their task's base template at k = 0 and, for
+tasks whose base template is the built-in `base`, the k-shot template `infer.kshot_template`
+at k >= 1 (default `ipynb-edit-kshot`: ipynb-edit's baseline.py few-shot prompt; `base` gives
+editflow's earlier k-shot prompt, the zero-shot text with exemplars before the query).
 """
 from __future__ import annotations
 
@@ -41,14 +49,29 @@ class Template:
     end: str
     stop: tuple[str, ...]
     labels: tuple[str, ...] = ()   # the per-task words the text uses
+    exemplar: str | None = None    # an exemplar's instruction; None: `instruction`
+    exemplar_end: str | None = None  # after an exemplar's target; None: `end`
+    words: tuple[tuple[str, str], ...] = ()  # fallbacks for per-task words a task does not define
 
     def _fill(self, text: str, task: str, **values: str) -> str:
         from editflow import tasks
 
-        table = {**tasks.get(task).labels, **values}
+        labels = tasks.get(task).labels
+        fallbacks = {k: _PLACEHOLDER.sub(lambda m: labels.get(m.group(1), m.group(0)), v)
+                     for k, v in self.words}
+        table = {**fallbacks, **labels, **values}
         # One pass over the template (not str.format): code is full of braces, and a commit
         # message that contains "{old_code}" must stay text.
         return _PLACEHOLDER.sub(lambda m: table.get(m.group(1), m.group(0)), text)
+
+    def missing_words(self, labels) -> list[str]:
+        """Words the text uses that neither the task's labels nor the fallbacks supply."""
+        fallbacks = dict(self.words)
+        need = set(self.labels) - set(fallbacks)
+        for word in self.labels:   # a fallback may use a task's words in turn
+            if word in fallbacks and word not in labels:
+                need.update(set(_PLACEHOLDER.findall(fallbacks[word])) - set(FIELDS))
+        return sorted(w for w in need if w not in labels)
 
 
 class TemplateError(ValueError):
@@ -77,34 +100,57 @@ def load_template(name: str) -> Template:
 
     display, text = _read(name)
     raw = yaml.safe_load(text)
-    words = sorted({m for part in (raw.get("system") or "", raw["instruction"])
-                    for m in _PLACEHOLDER.findall(part)} - set(FIELDS))
+    parts = [raw.get("system") or "", raw["instruction"], raw.get("exemplar") or ""]
+    words = sorted({m for part in parts for m in _PLACEHOLDER.findall(part)} - set(FIELDS))
     template = Template(name=display, system=raw.get("system") or "", instruction=raw["instruction"],
-                        end=raw["end"], stop=tuple(raw["stop"]), labels=tuple(words))
+                        end=raw["end"], stop=tuple(raw["stop"]), labels=tuple(words),
+                        exemplar=raw.get("exemplar"), exemplar_end=raw.get("exemplar_end"),
+                        words=tuple(sorted((raw.get("words") or {}).items())))
     for spec in tasks.specs().values():
         if name in spec.templates:
-            missing = [w for w in words if w not in spec.labels]
-            if missing:
-                raise TemplateError(f"prompt template {name!r} uses {missing} but task {spec.name!r} "
-                                    f"does not define them: add them to its TaskSpec.labels")
+            _check(template, spec)
     return template
 
 
-def task_template(task: str, finetuned: bool) -> Template:
-    """The template a task's base-model (k-shot) or fine-tuned prompts use."""
+def _check(template: Template, spec) -> None:
+    missing = template.missing_words(spec.labels)
+    if missing:
+        raise TemplateError(f"prompt template {template.name!r} uses {missing} but task {spec.name!r} "
+                            f"does not define them: add them to its TaskSpec.labels")
+
+
+def default_kshot_template() -> str:
+    """The schema's default for infer.kshot_template."""
+    from editflow.config import section_defaults
+
+    return section_defaults("infer")["kshot_template"]
+
+
+def task_template(task: str, finetuned: bool, shots: int = 0, kshot: str | None = None) -> Template:
+    """The template of a task's prompts: fine-tuned, base zero-shot, or base k-shot.
+
+    k-shot prompts of tasks whose base template is the built-in `base` use `kshot`
+    (infer.kshot_template; None: the schema default); other tasks keep their own template."""
     from editflow import tasks
 
-    base, tuned = tasks.get(task).templates
-    return load_template(tuned if finetuned else base)
+    spec = tasks.get(task)
+    base, tuned = spec.templates
+    if finetuned:
+        return load_template(tuned)
+    name = (kshot or default_kshot_template()) if shots and base == "base" else base
+    template = load_template(name)
+    _check(template, spec)
+    return template
 
 
 def render_prompt(template: Template, task: str, query: Exemplar,
                   exemplars: Sequence[Exemplar] = ()) -> str:
     """The full prompt: system text, k exemplars with their answers, then the query."""
     parts = [template._fill(template.system, task)] if template.system else []
+    shot = template.instruction if template.exemplar is None else template.exemplar
+    shot_end = template.end if template.exemplar_end is None else template.exemplar_end
     for ex in exemplars:
-        parts.append(template._fill(template.instruction, task, message=ex.message, old_code=ex.old_code)
-                     + render_target(template, ex.target))
+        parts.append(template._fill(shot, task, message=ex.message, old_code=ex.old_code) + ex.target + shot_end)
     parts.append(template._fill(template.instruction, task, message=query.message, old_code=query.old_code))
     return "".join(parts)
 

@@ -118,7 +118,7 @@ def make_backend(spec, settings, device: str | None = None):
     """The generation backend named by infer.backend; vllm is imported only here, when chosen."""
     from editflow.prompts import task_template
 
-    stop = task_template(spec.task, finetuned=bool(spec.adapter)).stop
+    stop = task_template(spec.task, finetuned=bool(spec.adapter), shots=spec.shots, kshot=settings.kshot_template).stop
     gen = dict(do_sample=settings.do_sample, temperature=settings.temperature, top_p=settings.top_p,
                n_samples=settings.n_samples)
     tokenizer_path = _adapter_tokenizer(spec.adapter)

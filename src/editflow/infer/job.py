@@ -83,7 +83,8 @@ def _row(spec: JobSpec, pr: PromptRow, sample: int, gen: str, raw: str, n_out: i
             "reference": pr.example.target if pr.example.reference is None else pr.example.reference,
             "source": pr.example.old_code if pr.example.source is None else pr.example.source,
             "target": pr.example.target, "prompt_tokens": pr.prompt_tokens, "output_tokens": n_out,
-            "truncated": pr.truncated, "generation": gen, "sample": sample, "finish_reason": finish}
+            "truncated": pr.truncated, "generation": gen, "sample": sample, "finish_reason": finish,
+            **({"tests": pr.example.tests} if pr.example.tests is not None else {})}
 
 
 def context_window(backend, spec: JobSpec) -> int:
@@ -101,7 +102,7 @@ def run_job(spec: JobSpec, settings: InferSettings, backend,
 
     `on_batch(i)` is called after batch i is safely on disk (tests inject failures there).
     """
-    template = task_template(spec.task, finetuned=bool(spec.adapter))
+    template = task_template(spec.task, finetuned=bool(spec.adapter), shots=spec.shots, kshot=settings.kshot_template)
     examples = test_examples(spec.dataset, spec.task, settings.max_test_examples)
     if not examples:
         log.warning("%s/test.parquet has no %s examples: writing an empty predictions file", spec.dataset, spec.task)

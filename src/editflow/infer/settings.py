@@ -29,6 +29,7 @@ class InferSettings:
     seed: int
     merge_adapter: bool
     max_test_examples: int | None
+    kshot_template: str
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> "InferSettings":
@@ -50,6 +51,7 @@ def generation_json(settings: InferSettings, *, template: str, stop: tuple[str, 
     """The `generation` column: a canonical JSON string (sorted keys) of the output-relevant settings."""
     data = asdict(settings)
     data.pop("max_test_examples")
+    data.pop("kshot_template")  # `template` records the template that rendered the prompts
     if not settings.do_sample:  # greedy: sampling knobs do not act, keep them out of the record
         for key in ("temperature", "top_p"):
             data.pop(key)
