@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 from editflow.infer.batching import Request, plan_batches
 from editflow.synth import oneshot, parsing, prompting
@@ -89,8 +89,8 @@ def _generate_round(gen: Generator, prompts: dict[int, str], settings: SynthSett
     return results, too_long
 
 
-def synthesize(gen: Generator, pairs: Sequence[SeedPair], settings: SynthSettings,
-               on_round: Callable[[int], None] | None = None) -> tuple[list[Outcome], dict[str, RoundStats]]:
+def synthesize(gen: Generator, pairs: Sequence[SeedPair],
+               settings: SynthSettings) -> tuple[list[Outcome], dict[str, RoundStats]]:
     """Both rounds for every pair; returns one Outcome per pair (in order) and per-round stats."""
     tokenizer = getattr(gen, "tokenizer", None)
     context = settings.max_context or gen.context_window() or 2048
@@ -107,31 +107,30 @@ def synthesize(gen: Generator, pairs: Sequence[SeedPair], settings: SynthSetting
         prompts1[i] = prompting.render(tokenizer, conversations[i])
     stats = {"round1": RoundStats(), "round2": RoundStats()}
 
-    answers, too_long = _generate_round(gen, prompts1, settings, 1, context, stats["round1"])
     prompts2 = {}
-    for i in sorted(prompts1):
+    for i in _run_round(gen, outcomes, prompts1, settings, 1, context, stats["round1"]):
         o = outcomes[i]
-        if i in too_long:
-            o.drop_reason = "prompt_too_long"
-            continue
-        o.raw_round1, o.tokens_round1, o.finish_round1 = answers[i]
         o.round1 = parsing.parse_round1(o.raw_round1, o.finish_round1, examples)
         if o.round1.reason:
             o.drop_reason = o.round1.reason
             continue
         prompts2[i] = prompting.render(tokenizer, prompting.round2_messages(conversations[i], o.raw_round1))
-    if on_round:
-        on_round(1)
-
-    answers, too_long = _generate_round(gen, prompts2, settings, 2, context, stats["round2"])
-    for i in sorted(prompts2):
+    for i in _run_round(gen, outcomes, prompts2, settings, 2, context, stats["round2"]):
         o = outcomes[i]
-        if i in too_long:
-            o.drop_reason = "prompt_too_long"
-            continue
-        o.raw_round2, o.tokens_round2, o.finish_round2 = answers[i]
         o.round2 = parsing.parse_round2(o.raw_round2, o.finish_round2)
         o.drop_reason = o.round2.reason
-    if on_round:
-        on_round(2)
     return outcomes, stats
+
+
+def _run_round(gen: Generator, outcomes: list[Outcome], prompts: dict[int, str], settings: SynthSettings,
+               round_no: int, context: int, stats: RoundStats) -> list[int]:
+    """Generate one round; store each answer on its Outcome; return the answered indices in order
+    (the others are dropped as prompt_too_long)."""
+    answers, too_long = _generate_round(gen, prompts, settings, round_no, context, stats)
+    for i in too_long:
+        outcomes[i].drop_reason = "prompt_too_long"
+    for i, (text, tokens, finish) in answers.items():
+        setattr(outcomes[i], f"raw_round{round_no}", text)
+        setattr(outcomes[i], f"tokens_round{round_no}", tokens)
+        setattr(outcomes[i], f"finish_round{round_no}", finish)
+    return sorted(answers)

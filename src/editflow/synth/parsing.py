@@ -104,7 +104,7 @@ def sections(text: str) -> dict[str, str]:
     return found
 
 
-def _common_failure(text: str, finish_reason: str, round_name: str) -> str | None:
+def _common_failure(text: str, round_name: str) -> str | None:
     if not text.strip():
         return f"{round_name}_empty"
     if is_repetitive(text):
@@ -114,12 +114,12 @@ def _common_failure(text: str, finish_reason: str, round_name: str) -> str | Non
 
 def parse_round1(text: str, finish_reason: str, example_programs: frozenset[str] = frozenset()) -> Round1:
     """The three sections of a round 1 answer, or the reason it cannot be used."""
-    reason = _common_failure(text, finish_reason, "round1")
+    reason = _common_failure(text, "round1")
     if reason:
         return Round1(reason=reason)
-    found = sections(text)
     if finish_reason == "length":
         return Round1(reason="round1_truncated")
+    found = sections(text)
     if any(name not in found for name in ROUND1_SECTIONS):
         return Round1(reason="round1_missing_sections")
     pre = strip_code(found["program before edit"])
@@ -135,7 +135,7 @@ def parse_round1(text: str, finish_reason: str, example_programs: frozenset[str]
 
 def parse_round2(text: str, finish_reason: str) -> Round2:
     """The program after the edit, `<UNREASONABLE>`, or the reason the answer cannot be used."""
-    reason = _common_failure(text, finish_reason, "round2")
+    reason = _common_failure(text, "round2")
     if reason:
         return Round2(reason=reason)
     found = sections(text)
