@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from editflow.coeditor.units import Split, Unit, Unparseable, split_module
+from editflow.coeditor.units import ImportSpec, Split, Unit, Unparseable, import_specs, split_module
 
 CHANGE_KINDS = ("addition", "deletion", "modification")
 
@@ -52,46 +52,33 @@ def module_name(path: str) -> str:
     return ".".join(parts)
 
 
-def imported_modules(source: str | ast.Module | None, path: str) -> set[str]:
-    """Dotted names a module imports (relative imports resolved against its package)."""
+def imported_modules(source: str | tuple[ImportSpec, ...] | None, path: str) -> set[str]:
+    """Dotted names a module imports (relative imports resolved against its package).
+
+    `source` is the module's text or its `units.import_specs`."""
     if not source:
         return set()
-    if isinstance(source, ast.Module):
-        tree = source
-    else:
+    specs = source
+    if isinstance(source, str):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                tree = ast.parse(source)
+                specs = import_specs(ast.parse(source))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return set()
     package = module_name(path).split(".")
     if not path.endswith("__init__.py"):
         package = package[:-1]
     out: set[str] = set()
-    for node in _import_statements(tree.body):
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                up = package[: len(package) - (node.level - 1)] if node.level > 1 else package
-                base = ".".join(up + ([base] if base else []))
-            if base:
-                out.add(base)
-                out.update(f"{base}.{a.name}" for a in node.names)
+    for module, level, names in specs:
+        base = module or ""
+        if level:
+            up = package[: len(package) - (level - 1)] if level > 1 else package
+            base = ".".join(up + ([base] if base else []))
+        if base:
+            out.add(base)
+            out.update(f"{base}.{n}" for n in names)
     return out
-
-
-def _import_statements(body: list[ast.stmt]):
-    """Imports at module level, including under if / try (TYPE_CHECKING, optional imports)."""
-    for node in body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        elif isinstance(node, (ast.If, ast.Try)):
-            for block in (node.body, node.orelse, getattr(node, "finalbody", []),
-                          *[h.body for h in getattr(node, "handlers", [])]):
-                yield from _import_statements(block)
 
 
 def _provides(path_module: str, name: str) -> bool:
@@ -151,10 +138,10 @@ def file_sides(edit: dict[str, Any], max_file_lines: int) -> FileSides:
         text = edit.get(side)
         _check_text(text)
         splits.append(split_module(text, max_file_lines) if text is not None else None)
-    tree = next((s.tree for s in reversed(splits) if s is not None and s.tree is not None), None)
+    imports = next((s.imports for s in reversed(splits) if s is not None and s.imports is not None), None)
     return FileSides(edit["path"], edit.get("old_path"), edit.get("old_source"), edit.get("new_source"),
                      splits[0].units if splits[0] else [], splits[1].units if splits[1] else [],
-                     imported_modules(tree, edit["path"]) if tree is not None else set())
+                     imported_modules(imports, edit["path"]))
 
 
 def unit_changes(f: FileSides) -> list[UnitChange]:

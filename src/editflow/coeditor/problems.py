@@ -66,10 +66,10 @@ def context_block(c: UnitChange, diffs: bool) -> str:
     return f"{head}\n{enc.encode_context_change(enc.line_diff(old, new, adds_first=False))}"
 
 
-def _within(blocks: Iterable[str], budget: int) -> tuple[list[str], int, bool]:
+def _within(blocks: Iterable[tuple[str, int]], budget: int) -> tuple[list[str], int, bool]:
+    """Blocks (text, tokens) in order while they fit the budget; whether any was left out."""
     kept, used = [], 0
-    for b in blocks:
-        n = approx_tokens(b)
+    for b, n in blocks:
         if used + n > budget:
             return kept, used, True
         kept.append(b)
@@ -77,11 +77,28 @@ def _within(blocks: Iterable[str], budget: int) -> tuple[list[str], int, bool]:
     return kept, used, False
 
 
-def references(prior: list[UnitChange], signatures: list[str], s: UnitSettings) -> tuple[str, dict[str, Any]]:
-    """The references after the query: newest prior changes first, then signatures, in budget."""
+BlockCache = dict[int, tuple[str, int]]   # change order -> (context block, its tokens)
+
+
+def _block(c: UnitChange, diffs: bool, cache: BlockCache) -> tuple[str, int]:
+    got = cache.get(c.order)
+    if got is None:
+        text = context_block(c, diffs)
+        got = cache[c.order] = (text, approx_tokens(text))
+    return got
+
+
+def references(prior: list[UnitChange], signatures: list[str], s: UnitSettings,
+               cache: BlockCache | None = None) -> tuple[str, dict[str, Any]]:
+    """The references after the query: newest prior changes first, then signatures, in budget.
+
+    `cache` keeps each change's block across the problems of a commit (each problem sees all
+    earlier changes, so without it a commit of k changes would diff k^2 / 2 blocks)."""
+    cache = {} if cache is None else cache
     sig_budget = min(s.signature_tokens, s.context_tokens) if s.signatures else 0
-    sigs, sig_used, sig_cut = _within(signatures if s.signatures else [], sig_budget)
-    blocks, used, cut = _within((context_block(c, s.diffs) for c in reversed(prior)),
+    sigs, sig_used, sig_cut = _within(((t, approx_tokens(t)) for t in (signatures if s.signatures else [])),
+                                      sig_budget)
+    blocks, used, cut = _within((_block(c, s.diffs, cache) for c in reversed(prior)),
                                 s.context_tokens - sig_used)
     parts = []
     if blocks:
@@ -126,14 +143,15 @@ def oneline_applied(diff: list[enc.Entry]) -> tuple[set[int], str] | None:
 
 
 def change_problems(c: UnitChange, prior: list[UnitChange], signatures: list[str], s: UnitSettings,
-                    edit_key: str, skips: Counter, oneline: bool = False) -> list[UnitProblem]:
+                    edit_key: str, skips: Counter, oneline: bool = False,
+                    cache: BlockCache | None = None) -> list[UnitProblem]:
     """The problems of one modification: the plain one, synthetic multi-round ones, OneLine."""
     diff = enc.line_diff(source_lines(c.old.text), source_lines(c.new.text))
     changed = enc.atoms(diff)
     if len(source_lines(c.old.text)) + len([i for i in changed if diff[i].op == "+"]) + 1 > s.max_placeholders:
         skips["unit_too_large"] += 1
         return []
-    refs, rmeta = references(prior, signatures, s)
+    refs, rmeta = references(prior, signatures, s, cache)
     if oneline:
         got = oneline_applied(diff)
         if got is None:
@@ -168,6 +186,7 @@ def commit_problems(edits: list[dict[str, Any]], settings: UnitSettings | None =
     sources = {f.path: f.old_source for f in files}
     commit = next((e.get("commit") or "" for e in edits), "")
     out: list[tuple[str, UnitProblem]] = []
+    cache: BlockCache = {}
     for i, c in enumerate(changes):
         if c.change != "modification":
             continue
@@ -177,6 +196,6 @@ def commit_problems(edits: list[dict[str, Any]], settings: UnitSettings | None =
                 sigs = signature_fn(c.path, sources[c.path], c.old.start, c.old.end)
             except Exception:  # Jedi on hostile code: the problem keeps going without signatures
                 skips["signatures_failed"] += 1
-        for p in change_problems(c, changes[:i], sigs, s, f"{commit}:{c.path}", skips, oneline):
+        for p in change_problems(c, changes[:i], sigs, s, f"{commit}:{c.path}", skips, oneline, cache):
             out.append((c.path, p))
     return CommitProblems(out, Counter(c.change for c in changes), skips, files)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 # CPython's parser limits; parso would recurse through the same structure without them
@@ -146,17 +147,43 @@ def _split_scope(defs: tuple[_Def, ...], lo: int, hi: int, scope: str, region_ki
         out.append(Unit(f"region {scope}@{after}", region_kind, pos, hi, join_lines(lines[pos:hi])))
 
 
+ImportSpec = tuple[str | None, int, tuple[str, ...]]   # (module, relative level, imported names)
+
+
+def _import_statements(body: list[ast.stmt]):
+    """Imports at module level, including under if / try (TYPE_CHECKING, optional imports)."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.If, ast.Try)):
+            for block in (node.body, node.orelse, getattr(node, "finalbody", []),
+                          *[h.body for h in getattr(node, "handlers", [])]):
+                yield from _import_statements(block)
+
+
+def import_specs(tree: ast.Module) -> tuple[ImportSpec, ...]:
+    out: list[ImportSpec] = []
+    for node in _import_statements(tree.body):
+        if isinstance(node, ast.Import):
+            out.extend((a.name, 0, ()) for a in node.names)
+        else:
+            out.append((node.module, node.level, tuple(a.name for a in node.names)))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Split:
     units: list[Unit]
-    parser: str                  # "ast" | "parso"
-    tree: ast.Module | None      # kept so that callers need not parse again (imports)
+    parser: str                               # "ast" | "parso"
+    imports: tuple[ImportSpec, ...] | None    # from the ast tree (None when parso stepped in)
 
 
+@lru_cache(maxsize=256)
 def split_module(text: str, max_lines: int | None = None) -> Split:
-    """The module's units in source order, the parser that found them and the ast tree.
+    """The module's units in source order, the parser that found them and its imports.
 
-    Raises Unparseable (a counted skip) for sources over `max_lines`, or that no parser handles.
+    Cached: a file's old side is usually the new side of its previous edit. Raises Unparseable
+    (a counted skip) for sources over `max_lines`, or that no parser handles.
     """
     lines = source_lines(text)
     if max_lines is not None and len(lines) > max_lines:
@@ -170,10 +197,10 @@ def split_module(text: str, max_lines: int | None = None) -> Split:
         n = seen.get(u.key, 0) + 1
         seen[u.key] = n
         keyed.append(u if n == 1 else Unit(f"{u.key}#{n}", u.kind, u.start, u.end, u.text))
-    return Split(keyed, parser, tree)
+    return Split(keyed, parser, import_specs(tree) if tree is not None else None)
 
 
 def split_units(text: str, max_lines: int | None = None) -> tuple[list[Unit], str]:
-    """`split_module` without the tree: (units, parser)."""
+    """`split_module` without the imports: (units, parser)."""
     s = split_module(text, max_lines)
     return s.units, s.parser
