@@ -72,6 +72,13 @@ def test_syntax_errors_fall_back_to_parso_and_keep_the_partition():
     assert parser == "parso"
     assert "".join(u.text for u in units) == broken
     assert [u.key for u in units] == ["def f", "region @f", "def g"]
+    py2 = 'print "py2"\n\n@dec\nasync def a():\n    pass\n\nclass C(object):\n    @property\n    def p(self):\n' \
+          '        print "x"\n    async def q(self):\n        pass\n    z = 1\n'
+    units, parser = split_units(py2)
+    assert parser == "parso" and "".join(u.text for u in units) == py2
+    assert [(u.key, u.start, u.end) for u in units] == [
+        ("region @^", 0, 2), ("def a", 2, 5), ("region @a", 5, 6), ("region C@^", 6, 7),
+        ("def C.p", 7, 10), ("def C.q", 10, 12), ("region C@q", 12, 13)]
 
 
 @pytest.mark.parametrize("text,reason", [

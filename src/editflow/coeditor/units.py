@@ -85,7 +85,7 @@ def _parso_defs(node, in_class: bool) -> tuple[_Def, ...]:
         target = child
         if child.type == "decorated":
             target = child.children[-1]
-        if target.type == "async_stmt":
+        if target.type in ("async_stmt", "async_funcdef"):
             target = target.children[-1]
         if target.type in ("funcdef", "classdef"):
             is_class = target.type == "classdef"
