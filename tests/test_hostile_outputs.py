@@ -103,6 +103,9 @@ def test_check_writable(tmp_path):
         check_writable(tmp_path / "file" / "a" / "b.parquet")
     with pytest.raises(OutputError, match=r"--tables .* is a directory; give a file path"):
         check_writable(tmp_path, "--tables")
+    check_writable(tmp_path, "--out", directory=True)
+    with pytest.raises(OutputError, match=r"--out .*/file is a file; give a directory path"):
+        check_writable(tmp_path / "file", "--out", directory=True)
 
 
 def test_check_paths_exist_names_the_path_and_the_key(tmp_path):

@@ -84,9 +84,11 @@ def test_unwritable_out_is_found_before_any_work(tmp_path, monkeypatch, caplog):
     assert f"--out {tmp_path} is a directory" in caplog.text
 
 
-def test_negative_workers_is_a_usage_error(tmp_path, capsys):
+@pytest.mark.parametrize("verb", ["score", "aggregate"])
+def test_negative_workers_is_a_usage_error(tmp_path, capsys, verb):
+    args = ["--in", "x", "--out", str(tmp_path / "s")] if verb == "score" else ["--scores", "x"]
     with pytest.raises(SystemExit) as exc:
-        main(["score", "--in", "x", "--out", str(tmp_path / "s"), "--workers", "-1"])
+        main([verb, *args, "--workers", "-1"])
     assert exc.value.code == 2
     assert "argument --workers: -1 is negative" in capsys.readouterr().err
 

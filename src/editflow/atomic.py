@@ -229,9 +229,10 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_writable(path: str | Path, flag: str = "--out") -> None:
+def check_writable(path: str | Path, flag: str = "--out", directory: bool = False) -> None:
     """Raise OutputError, before any work, when `path` cannot be written: a parent that is a
-    file, a directory without write permission, or `path` itself a directory."""
+    file, a directory without write permission, or `path` itself a directory (a file, for a
+    `directory` output such as the dataset's)."""
     path = Path(path)
     parent = path.parent
     probe = parent
@@ -241,8 +242,10 @@ def check_writable(path: str | Path, flag: str = "--out") -> None:
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
         raise OutputError(f"{flag} {path}: {probe} is a file, not a directory; choose another path")
-    if path.is_dir():
+    if path.is_dir() and not directory:
         raise OutputError(f"{flag} {path} is a directory; give a file path")
+    if directory and path.exists() and not path.is_dir():
+        raise OutputError(f"{flag} {path} is a file; give a directory path")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise OutputError(f"{flag} {path}: no permission to write in {probe}; choose another path "
                           f"or fix its permissions")
