@@ -134,6 +134,14 @@ def in_child(fn, *args) -> dict:
     return out
 
 
+def _reparses(lang, tree) -> bool:
+    """The unparsed post-edit tree parses back to the same tree."""
+    try:
+        return lang.parse(lang.unparse(tree)).same_tree(tree)
+    except (ValueError, SyntaxError):
+        return False
+
+
 def check_examples(pairs, language) -> dict:
     from editflow.trees import python_ast
     from editflow.trees.fragments import build
@@ -156,7 +164,7 @@ def check_examples(pairs, language) -> dict:
                 checks = [apply_script(pre, ex.ops).same_tree(ex.post),
                           apply_text(pre, ex.script).same_tree(ex.post),
                           apply_actions(pre, parse_actions(ex.actions)).same_tree(ex.post)]
-                checks.append(lang.parse(lang.unparse(ex.post)).same_tree(ex.post))
+                checks.append(_reparses(lang, ex.post))
                 if language == "python":
                     from editflow.tasks.py_ast import decode_script
                     checks.append(decode_script(ex.script, ex.source).code

@@ -64,6 +64,15 @@ def test_round_trip_keeps_literals_and_comments():
         csharp.parse("class {")
 
 
+def test_preprocessor_directives_keep_their_lines():
+    src = ("#if NET6\nusing A;\n#elif NET5\nusing B;\n#else\nusing C;\n#endif\n#region Parts\n"
+           "class K { int x = @\"a b\"; } // done\n#endregion\n#pragma warning disable CS1\n")
+    text = csharp.unparse(csharp.parse(src))
+    assert text == ("#if NET6\nusing A ;\n#elif NET5\nusing B ;\n#else\nusing C ;\n#endif\n#region Parts\n"
+                    'class K { int x = @"a b" ; } // done\n#endregion\n#pragma warning disable CS1')
+    assert csharp.parse(text).same_tree(csharp.parse(src))
+
+
 def test_script_reproduces_the_post_edit_tree():
     a, b = csharp.parse(OLD), csharp.parse(NEW)
     ops = edit_script(a, b)

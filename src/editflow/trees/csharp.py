@@ -19,7 +19,6 @@ ROOT = "compilation_unit"
 _ATOMIC = frozenset({"string_literal", "verbatim_string_literal", "raw_string_literal",
                      "interpolated_string_expression", "character_literal", "comment",
                      "preproc_message", "preproc_arg"})
-_LINE_END = ("comment", "preproc")  # a leaf of these (or under a preproc_* node) ends its line
 
 
 class CSharpUnavailable(RuntimeError):
@@ -71,22 +70,39 @@ def parse(code: str) -> Node:
     return to_tree(ts.root_node)
 
 
+_NESTING = ("preproc_if", "preproc_elif")  # directive line = token + condition, then statements
+_OWN_LINE_TOKENS = ("#else", "#endif")
+
+
 def unparse(tree: Node) -> str:
+    """Tokens joined by spaces; comments and preprocessor directives get their own lines."""
     out: list[str] = []
-    stack: list[tuple[Node, bool]] = [(tree, False)]
+    stack: list[Node | str] = [tree]
     while stack:
-        n, in_preproc = stack.pop()
-        pre = in_preproc or n.label.startswith("preproc")
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        n = item
         if n.value is not None:
-            if n.value.startswith("#") and out and not out[-1].endswith("\n"):
+            if n.value.startswith("#"):
                 out.append("\n")
             out.append(n.value)
-            out.append("\n" if n.label.startswith(_LINE_END) or n.value.startswith("//") else " ")
-        else:
-            if n.label.startswith("preproc") and not n.parent or (n.label.startswith("preproc") and n.parent and not n.parent.label.startswith("preproc")):
-                stack.append((Node("\n", "\n"), False))  # the directive ends its line
-            stack.extend((c, pre) for c in reversed(n.children))
-    return "".join(out).replace(" \n", "\n").strip()
+            ends_line = n.label == "comment" or n.value in _OWN_LINE_TOKENS
+            out.append("\n" if ends_line else " ")
+            continue
+        seq: list[Node | str] = list(n.children)
+        if n.label in _NESTING and len(seq) >= 2:
+            seq.insert(2, "\n")
+        elif n.label.startswith("preproc") and n.label != "preproc_else":
+            seq = ["\n", *seq, "\n"]
+        stack.extend(reversed(seq))
+    text = "".join(out)
+    while " \n" in text:
+        text = text.replace(" \n", "\n")
+    while "\n\n" in text:
+        text = text.replace("\n\n", "\n")
+    return text.strip()
 
 
 def is_valid(code: str) -> bool:
