@@ -69,7 +69,7 @@ def test_preprocessor_directives_keep_their_lines():
            "class K { int x = @\"a b\"; } // done\n#endregion\n#pragma warning disable CS1\n")
     text = csharp.unparse(csharp.parse(src))
     assert text == ("#if NET6\nusing A ;\n#elif NET5\nusing B ;\n#else\nusing C ;\n#endif\n#region Parts\n"
-                    'class K { int x = @"a b" ; } // done\n#endregion\n#pragma warning disable CS1')
+                    'class K { int x = @"a b" ; } // done\n#endregion\n#pragma warning disable CS1\n')
     assert csharp.parse(text).same_tree(csharp.parse(src))
 
 

@@ -102,7 +102,9 @@ def unparse(tree: Node) -> str:
         text = text.replace(" \n", "\n")
     while "\n\n" in text:
         text = text.replace("\n\n", "\n")
-    return text.strip()
+    text = text.strip()
+    # a directive on the last line still needs its line end
+    return text + "\n" if text.rpartition("\n")[2].startswith("#") else text
 
 
 def is_valid(code: str) -> bool:
