@@ -220,12 +220,14 @@ def test_keystroke_fast_kernels_equal_the_rules():
 @pytest.mark.parametrize("slack", [0, 1, 3, 64])
 def test_keystroke_lcs_region_is_exact(monkeypatch, slack):
     """Long tables are computed only where an LCS bound allows a path of cost <= U, with an
-    exact retry: force that path on small random and adversarial pairs (runs of one letter,
-    shifted repeats, more than 64 characters so blocks differ) and compare with the rules."""
+    exact retry: force that path (never the whole table) on small random and adversarial
+    pairs (runs of one letter, shifted repeats, more than 64 characters so blocks differ)
+    and compare with the rules."""
     from editflow.metrics import keystroke
 
     monkeypatch.setattr(keystroke, "_FULL_TABLE_CELLS", 0)
     monkeypatch.setattr(keystroke, "_SLACK", slack)
+    monkeypatch.setattr(keystroke, "_WHOLE_TABLE_SHARE", 2.0)
     rng = random.Random(slack)
     pairs = [("a" * 12, "a" * 3), ("ab" * 6, "ba" * 6), ("abc" * 4, "c" + "abc" * 3), ("x" * 9, "y"),
              ("ab" * 40, "ba" * 41), ("x" * 70 + "y", "y" + "x" * 70)]
@@ -242,6 +244,25 @@ def test_keystroke_lcs_region_is_exact(monkeypatch, slack):
         for released in (False, True):
             fast = keystroke_distance_released if released else keystroke_distance
             assert fast(a, b) == whole_table_distance(a, b, k_moves_cursor=released), (a, b)
+    # a jump cost of 0 (C is free) bounds with characters instead of bigrams (A.1 only: the
+    # released code can never end a deletion with a jump cost of 0, so trimming is not exact)
+    for a, b in pairs[:200]:
+        assert keystroke_distance(a, b, cursor_jump_cost=0) == keystroke_distance_rules(a, b, 0), (a, b)
+
+
+def test_keystroke_line_diff_cost_is_a_real_path():
+    """The line-diff upper bound is never below the distance (else the region could miss
+    the optimum), and equals it on a one-line replacement typed out."""
+    from editflow.metrics.keystroke import _line_diff_cost
+
+    rng = random.Random(11)
+    for _ in range(300):
+        a = "\n".join("".join(rng.choice("ab c") for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(1, 4)))
+        b = "\n".join("".join(rng.choice("ab c") for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(1, 4)))
+        assert _line_diff_cost(a, b, 4, False) >= keystroke_distance_rules(a, b)
+        assert _line_diff_cost(a, b, 4, True) >= keystroke_distance_reference(a, b)
+    # "x\ny\nz" -> "x\nYY\nz": C(4) + S + K K + E (2 chars "y\n") ... + type "YY\n" (3)
+    assert _line_diff_cost("x\ny\nz", "x\nYY\nz", 4, False) == 4 + 2 + 3
 
 
 def test_keystroke_region_equals_whole_table_on_code():

@@ -113,6 +113,8 @@ def _keystroke_kernel(src, dst, jump, k_moves_cursor, lo, hi):  # pragma: no cov
             f0 = fc[j, 0]
             for c in range(t_states):
                 end = 1 + c + f0
+                if k_moves_cursor and c == 0 and (has_in or j < n_out):
+                    end = big                      # released: E only after a move (or at the end)
                 if has_in:
                     if k_moves_cursor:
                         nc = c + 1 if c < jump else jump
@@ -168,19 +170,22 @@ def _lcs_zero_counts(a_ids, masks, n_words):  # pragma: no cover - compiled
 
 
 @jit
-def _allowed_ranges(fwd, bwd, n, m, need, lo, hi):  # pragma: no cover - compiled
+def _allowed_ranges(fwd, bwd, n, m, q, need, lo, hi):  # pragma: no cover - compiled
     """Per row i, the hull of the 64-wide column blocks where some cell (i, j) can still lie
-    on a path with >= `need` matches: LCS(a[:i], b[:j]) + LCS(a[i:], b[j:]) >= need, with
-    both terms bounded from above at block granularity. False when a row has none."""
+    on a cheap enough path: the LCS of a's and b's q-grams before the cell plus after it is
+    >= `need`, both terms bounded from above at block granularity (fwd / bwd count q-grams:
+    a has n - q + 1 of them, b m - q + 1). False when a row has no such block."""
     n_words = fwd.shape[1] - 1
+    rows = n - q + 1
+    length = m - q + 1
     last_block = m >> 6
     for i in range(n + 1):
         first = -1
         final = -1
         for k in range(last_block + 1):
-            pre = fwd[i, min(k + 1, n_words)]                 # >= LCS(a[:i], b[:j]), j < 64 (k + 1)
-            rest = m - 64 * k                                 # b[j:] has <= rest characters
-            suf = bwd[n - i, min((rest + 63) >> 6, n_words)]  # >= LCS(a[i:], b[j:]), j >= 64 k
+            pre = fwd[min(i, rows), min(k + 1, n_words)]      # q-grams of a[:i], b[:j], j < 64 (k + 1)
+            rest = max(0, length - 64 * k)                    # q-grams of b[j:], j >= 64 k
+            suf = bwd[max(0, rows - i), min((rest + 63) >> 6, n_words)]
             if pre + suf >= need:
                 if first < 0:
                     first = k
@@ -208,6 +213,7 @@ def _char_masks(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, i
 # Tables up to this many cells are computed whole; larger ones in the region the LCS allows.
 _FULL_TABLE_CELLS = 60_000
 _SLACK = 24
+_WHOLE_TABLE_SHARE = 0.6   # a region above this share of the table: compute the whole table
 
 
 def _trim(src: str, dst: str) -> tuple[str, str]:
@@ -250,25 +256,69 @@ def _distance(src: str, dst: str, jump: int, k_moves_cursor: bool, max_cells: in
     if (n + 1) * (m + 1) <= _FULL_TABLE_CELLS or n == 0:
         return _whole_table(x, y, jump, k_moves_cursor)
     # Every add (A) costs 1, in both conventions, and every character of b that a path does
-    # not match is added: a path through cell (i, j) costs at least
-    # m - LCS(a[:i], b[:j]) - LCS(a[i:], b[j:]). With a bound U, the cells where that is <= U
-    # hold every path of cost <= U; the DP over them gives the cheapest path there, R. If
-    # R <= U it is the optimum (the optimal path costs <= R <= U, so it is in the region);
-    # else the region of U = R holds the optimum and the DP over it is exact.
-    a_ids, masks, words = _char_masks(x, y)
+    # not match is added; and every run of matches but the last is followed by an edit,
+    # which first needs C (>= 1 when the jump cost is): a path costs at least
+    # m - #matches + #runs - 1 = m - 1 - (its matched bigrams). Its matched bigrams before
+    # cell (i, j), after it, and at most one across it are common subsequences of the two
+    # texts' bigrams, so a path through (i, j) costs at least
+    # m - 2 - LCS2(a[:i], b[:j]) - LCS2(a[i:], b[j:]) (LCS2: over bigrams; with a jump cost
+    # of 0, characters: m - LCS(a[:i], b[:j]) - LCS(a[i:], b[j:])). With a bound U, the
+    # cells where that is <= U hold every path of cost <= U; the DP over them gives the
+    # cheapest path there, R. If R <= U it is the optimum (the optimal path costs <= R <= U,
+    # so it is in the region); else the region of U = R holds the optimum: exact.
+    q = 2 if jump >= 1 and n >= 2 and m >= 2 else 1
+    gx, gy = (x, y) if q == 1 else ((x[:-1] << 21) | x[1:], (y[:-1] << 21) | y[1:])
+    a_ids, masks, words = _char_masks(gx, gy)
     fwd = _lcs_zero_counts(a_ids, masks, words)
-    r_ids, r_masks, _ = _char_masks(x[::-1].copy(), y[::-1].copy())
+    r_ids, r_masks, _ = _char_masks(gx[::-1].copy(), gy[::-1].copy())
     bwd = _lcs_zero_counts(r_ids, r_masks, words)
-    bound = m - int(fwd[n, words]) + _SLACK
+    length = len(gy)
     lo, hi = np.empty(n + 1, dtype=np.int64), np.empty(n + 1, dtype=np.int64)
-    while True:
-        if not _allowed_ranges(fwd, bwd, n, m, m - bound, lo, hi):
-            bound *= 2                      # no path costs this little: widen and retry
-            continue
-        best = int(_keystroke_kernel(x, y, jump, k_moves_cursor, lo, hi))
-        if best <= bound:
+    whole = (n + 1) * (m + 1)
+
+    def region_dp(bound: int) -> tuple[int | None, bool]:
+        """(cheapest path in the region of `bound`, exact?); None: no path costs <= bound."""
+        if not _allowed_ranges(fwd, bwd, n, m, q, length - (q - 1) - bound, lo, hi):
+            return None, False
+        if int((hi - lo + 1).sum()) > _WHOLE_TABLE_SHARE * whole:   # as dear as the whole
+            return _whole_table(x, y, jump, k_moves_cursor), True
+        return int(_keystroke_kernel(x, y, jump, k_moves_cursor, lo, hi)), False
+
+    upper = _line_diff_cost(a, b, jump, k_moves_cursor)   # a real path: OPT <= upper
+    guess = length - int(fwd[len(gx), words]) + _SLACK
+    if guess < upper:
+        best, exact = region_dp(guess)
+        if best is not None and (exact or best <= guess):
             return best
-        bound = best                        # the next region holds this path: the DP is exact
+        if best is not None:
+            upper = min(upper, best)
+    best, _ = region_dp(upper)                             # holds an optimal path: exact
+    return best
+
+
+def _line_diff_cost(a: str, b: str, jump: int, k_moves_cursor: bool) -> int:
+    """The cost of one real edit sequence, an upper bound of the distance: keep the lines a
+    minimal line diff keeps; per hunk, move the cursor there (<= jump), delete its old lines
+    (one D per character, or S, K..., [C,] E) and type its new ones."""
+    from rapidfuzz.distance import Indel
+
+    old, new = a.splitlines(keepends=True), b.splitlines(keepends=True)
+    hunks: list[list[int]] = []             # [removed characters, added characters]
+    in_hunk = False
+    for op in Indel.opcodes(old, new):
+        if op.tag == "equal":
+            in_hunk = False
+            continue
+        if not in_hunk:
+            hunks.append([0, 0])
+            in_hunk = True
+        hunks[-1][0] += sum(len(line) for line in old[op.src_start:op.src_end])
+        hunks[-1][1] += sum(len(line) for line in new[op.dest_start:op.dest_end])
+    total = 0
+    for removed, added in hunks:
+        selection = 2 + (min(removed, jump) if k_moves_cursor else 0)
+        total += jump + min(removed, selection) + added
+    return total
 
 
 def keystroke_distance(src: str, dst: str, cursor_jump_cost: int = CURSOR_JUMP_COST,
