@@ -154,7 +154,7 @@ def test_cli_clone_dir_fetches_and_mines_incrementally(tmp_path, capsys):
     build_demo_repo(src, seed=4, n_commits=5)
     args = ["mine", "--repo", str(src), "--clone-dir", str(tmp_path / "clones" / "x.git"),
             "--out", str(tmp_path / "e.parquet"), "--skips", str(tmp_path / "s.parquet"),
-            "--name", "Owner/Repo", "--license", "MIT", "--settings", json.dumps({"workers": 1})]
+            "--name", "Owner/Repo", "--license", "MIT", "--workers", "1"]
     assert cli_main(args) == 0
     first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (first["commits_mined"], first["incremental"]) == (5, False)
