@@ -124,3 +124,38 @@ def test_bad_repos_table(tmp_path, table):
                 "no_slug_column": f"{path}: missing column(s) ['slug', 'clone_url']",
                 "int_clone_url": f"{path}: column 'clone_url' has type int64, expected string"}[table]
     assert expected in proc.stderr
+
+
+def test_two_live_runs_on_the_same_outputs(tmp_path):
+    """Run B starts while run A is mid-write (A's temp file exists): B stops with OutputBusy
+    and leaves A's temp file alone; A finishes with the bytes a solo run writes."""
+    import subprocess
+    import sys
+
+    from editflow.mine.extract import MineSettings
+    from editflow.mine.miner import mine
+
+    big = '{"cells": [{"cell_type": "code", "source": "%s", "metadata": {}, "outputs": []}], "nbformat": 4, ' \
+          '"nbformat_minor": 5, "metadata": {}}'
+    repo = tmp_path / "r.git"
+    make_repo(repo, [{f"n{k}.ipynb": (big % (f"x = {i + k}\\n" * 3000)).encode() for k in range(4)}
+                     for i in range(60)])
+    other = tmp_path / "other.git"
+    make_repo(other, [{"a.py": b"x = 1\n"}])
+    out, skips = tmp_path / "e.parquet", tmp_path / "s.parquet"
+    solo = tmp_path / "solo"
+    solo.mkdir()
+    assert editflow(*_mine_args(repo, solo / "e.parquet", solo / "s.parquet")).returncode == 0
+
+    a = subprocess.Popen([sys.executable, "-m", "editflow", *_mine_args(repo, out, skips)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while a.poll() is None and not list(tmp_path.glob(".e.parquet.*.tmp")) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert a.poll() is None, "run A finished before it could be raced"
+    with pytest.raises(OutputBusy, match="is being written by another editflow mine run"):
+        mine(str(other), out, skips, MineSettings("other/r", None))   # a different repository, same outputs
+    _, err = a.communicate(timeout=120)
+    assert a.returncode == 0, err
+    assert out.read_bytes() == (solo / "e.parquet").read_bytes()
+    assert skips.read_bytes() == (solo / "s.parquet").read_bytes()
