@@ -75,3 +75,28 @@ def param_count(model) -> int:
 def mfu(n_params: int, tokens_per_s: float, flops_per_param_token: int) -> float:
     """flops_per_param_token * N_total * tokens/s / PEAK_FLOPS (6 for training, 2 for generation)."""
     return flops_per_param_token * n_params * tokens_per_s / PEAK_FLOPS
+
+
+def save_model_dir(name: str, out: str, tokenizer: str, device: str, dtype: str) -> None:
+    """A loadable model directory (random weights + the tokenizer files) for CLI runs."""
+    import shutil
+
+    model = build_model(name, device, dtype)
+    model.save_pretrained(out)
+    for f in Path(tokenizer).iterdir():
+        if f.is_file() and not f.name.startswith(("model", "config", "generation_config")):
+            shutil.copy(f, Path(out) / f.name)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    p = argparse.ArgumentParser(description="write a random-init model directory of a shape (for CLI runs)")
+    p.add_argument("shape")
+    p.add_argument("out")
+    p.add_argument("--tokenizer", required=True)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--dtype", default="float32")
+    a = p.parse_args()
+    save_model_dir(a.shape, a.out, a.tokenizer, a.device, a.dtype)
+    print(json.dumps({"shape": a.shape, "dir": a.out, "device": a.device, "dtype": a.dtype}))

@@ -210,7 +210,7 @@ def main(argv=None) -> int:
         "micro_batch_tokens": args.micro_batch_tokens, "max_length": args.max_length, "timed_steps": args.max_steps,
         "threads": torch.get_num_threads(), "modes": modes,
         "attention": model.config._attn_implementation,
-        "cross_entropy": "liger" if ce.use_liger(device) else "chunked",
+        "cross_entropy": ce.kind(device),
     }
     for mode, r in results.items():
         out[f"{mode}_tokens_per_s"] = round(r["tokens_per_s"], 1)

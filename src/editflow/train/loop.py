@@ -147,11 +147,7 @@ def loss_sum(model, batch: dict[str, Any], rt: Runtime):
     decoder, head = parts
     with autocast(rt):
         hidden, targets = ce.target_hidden_states(decoder, inputs, labels)
-        weight = head.weight
-        if ce.use_liger(rt.device):
-            total = ce.liger_ce_sum(hidden, weight.to(hidden.dtype), targets)
-        else:
-            total = ce.chunked_ce_sum(hidden, weight, targets)
+        total = ce.ce_sum(hidden, head.weight, targets, rt.device)
     return total, int(targets.numel())
 
 

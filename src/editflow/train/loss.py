@@ -15,10 +15,14 @@ expose their decoder and head use the model's own forward (`loss_sum_full_logits
 from __future__ import annotations
 
 import importlib.util
+import logging
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
 CE_CHUNK_TOKENS = 4096
+_liger_failed: list[str] = []  # set once Liger's kernels failed to build here (e.g. no C compiler for Triton)
 
 
 def decoder_and_head(model):
@@ -37,7 +41,23 @@ def decoder_and_head(model):
 
 
 def use_liger(device: str) -> bool:
-    return device.startswith("cuda") and importlib.util.find_spec("liger_kernel") is not None
+    return device.startswith("cuda") and not _liger_failed and importlib.util.find_spec("liger_kernel") is not None
+
+
+def ce_sum(hidden, weight, labels, device: str):
+    """Summed CE of the head over `hidden`: Liger's fused kernel where usable, else chunked torch."""
+    if use_liger(device):
+        try:
+            return liger_ce_sum(hidden, weight.to(hidden.dtype), labels)
+        except Exception as exc:  # a Triton build failure must not stop training: fall back, once
+            _liger_failed.append(f"{type(exc).__name__}: {exc}")
+            log.warning("Liger fused cross-entropy failed (%s); using the chunked torch loss", _liger_failed[0])
+    return chunked_ce_sum(hidden, weight, labels)
+
+
+def kind(device: str) -> str:
+    """Which cross-entropy `ce_sum` runs on `device` now (reported by the benchmark)."""
+    return "liger" if use_liger(device) else "chunked" + (f" (liger failed: {_liger_failed[0]})" if _liger_failed else "")
 
 
 def _chunk_ce(hidden, weight, labels):
