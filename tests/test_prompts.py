@@ -136,3 +136,25 @@ def test_kshot_words_fall_back_for_tasks_that_do_not_define_them():
 def test_unknown_kshot_template_is_a_clear_error():
     with pytest.raises(prompts.TemplateError, match="unknown prompt template 'nope'"):
         task_template("nb-cell", finetuned=False, shots=1, kshot="nope")
+
+
+class _CharTokenizer:
+    """One id per character, BOS 1 with special tokens, EOS 2: enough to read labels back."""
+    eos_token_id = 2
+
+    def __call__(self, texts, add_special_tokens=True):
+        return {"input_ids": [[1] * add_special_tokens + [ord(c) for c in t] for t in texts]}
+
+
+def test_every_training_target_ends_with_the_end_marker_and_eos_and_both_carry_loss():
+    from editflow.train import data
+
+    query = example("nb-cell", "change y to two please", QUERY_OLD, QUERY_NEW)
+    row = {"example_id": "q", "prompt_fields": {"message": query.message, "old_code": query.old_code},
+           "target": query.target}
+    (enc,), _ = data.encode_rows([row], "nb-cell", _CharTokenizer(), max_length=4096)
+    end = task_template("nb-cell", finetuned=True).end
+    tail = [ord(c) for c in "y = 2\n" + end] + [2]
+    assert list(enc.input_ids[-len(tail):]) == tail and enc.n_target == len(tail)
+    labels = data.collate_packed([enc])["labels"][0].tolist()
+    assert labels[-len(tail):] == tail and set(labels[:-len(tail)]) == {-100}
