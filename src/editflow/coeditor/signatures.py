@@ -81,30 +81,49 @@ class SignatureFinder:
         self.project = jedi.Project(str(snapshot.root), added_sys_path=roots,
                                     smart_sys_path=False, load_unsafe_extensions=False)
         self.environment = jedi.InterpreterEnvironment()
+        self._scripts: dict[tuple[str, str], tuple] = {}
+
+    def _script(self, path: str, source: str):
+        """One Jedi script (and its inference cache) per module version of the commit."""
+        key = (path, source)
+        if key not in self._scripts:
+            script = self._jedi.Script(code=source, path=str(self.snapshot.root / path),
+                                       project=self.project, environment=self.environment)
+            names = script.get_names(all_scopes=True, definitions=False, references=True)
+            self._scripts[key] = (script, names, source.split("\n"), {})
+        return self._scripts[key]
 
     def __call__(self, path: str, source: str, start: int, end: int) -> list[str]:
-        script = self._jedi.Script(code=source, path=str(self.snapshot.root / path),
-                                   project=self.project, environment=self.environment)
-        names = [n for n in script.get_names(all_scopes=True, definitions=False, references=True)
-                 if start < n.line <= end][: self.max_names]
+        _, names, lines, resolved = self._script(path, source)
         out: list[str] = []
         seen: set[tuple] = set()
+        asked: set[tuple[str, bool]] = set()
         for n in names:
-            try:
-                defs = n.goto(follow_imports=True, follow_builtin_imports=False)
-            except Exception:  # Jedi's inference on odd code
+            if not start < n.line <= end:
                 continue
-            for d in defs:
+            text = lines[n.line - 1] if n.line - 1 < len(lines) else ""
+            # one lookup per spelling (a name, or an attribute after a dot): the same name in
+            # one unit nearly always means the same thing, and goto is Jedi's costly step
+            key = (n.name, n.column > 0 and text[:n.column].rstrip().endswith("."))
+            if key in asked or len(asked) >= self.max_names:
+                continue
+            asked.add(key)
+            if key not in resolved:
+                try:
+                    resolved[key] = n.goto(follow_imports=True, follow_builtin_imports=False)
+                except Exception:  # Jedi's inference on odd code
+                    resolved[key] = []
+            for d in resolved[key]:
                 if d.in_builtin_module() or d.module_path is None or d.line is None:
                     continue
                 here = d.module_path == self.snapshot.root / path
                 if here and start < d.line <= end:
                     continue
-                key = (str(d.module_path), d.line)
-                if key in seen:
+                where = (str(d.module_path), d.line)
+                if where in seen:
                     continue
-                seen.add(key)
-                text = _signature_text(d)
-                if text:
-                    out.append(text)
+                seen.add(where)
+                sig = _signature_text(d)
+                if sig:
+                    out.append(sig)
         return out
