@@ -325,7 +325,7 @@ def train(job: TrainJob) -> dict[str, Any]:
                           "run": job.run, "dataset": dataset_fp, "world": world})
     _print(f"[editflow train] {plan.describe(s)}", rank)
 
-    spec_rt = resolve_runtime(s, job.model, device, world, rank)
+    spec_rt = resolve_runtime(s, job.model, device, world, rank, model_config=_model_config(job.model.path))
     model = build_model(job.model, s, spec_rt, seed)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
@@ -448,6 +448,17 @@ def train(job: TrainJob) -> dict[str, Any]:
     _print(f"[editflow train] done: step {plan.total_steps}, val loss {summary['base_val_loss']} (base) -> "
            f"{final_val:.4f} (adapter); {tps} tokens/s; {mem}", rank)
     return summary
+
+
+def _model_config(path: str):
+    """The model's config (for memory decisions), or None when it cannot be read offline."""
+    try:
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        log.warning("cannot read the config of %s (%s): gradient_checkpointing auto falls back to on-GPU", path, exc)
+        return None
 
 
 def _base_val(log_path: Path) -> float | None:

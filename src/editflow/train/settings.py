@@ -79,8 +79,10 @@ class Runtime:
 
 
 def resolve_runtime(settings: TrainSettings, spec: ModelEntry, device: str,
-                    world_size: int = 1, rank: int = 0) -> Runtime:
-    """`auto` means bf16 + gradient checkpointing on a GPU, fp32 without on the CPU."""
+                    world_size: int = 1, rank: int = 0, model_config=None) -> Runtime:
+    """`auto` precision means bf16 on a GPU, fp32 on a CPU; `auto` gradient checkpointing means
+    on where one micro-batch's activations would not fit (editflow.train.memory; without a
+    model config: on a GPU, off on a CPU)."""
     import torch
 
     on_gpu = device.startswith("cuda")
@@ -91,7 +93,12 @@ def resolve_runtime(settings: TrainSettings, spec: ModelEntry, device: str,
     if load_dtype == "auto":
         load_dtype = "bfloat16" if precision == "bf16" else "float32"
     gc = settings.gradient_checkpointing
-    if gc == "auto":
+    if gc == "auto" and model_config is not None:
+        from editflow.train.memory import needs_checkpointing
+
+        tokens = max(settings.micro_batch_tokens, settings.max_length)  # a long example is a micro-batch alone
+        gc = needs_checkpointing(model_config, tokens, 2 if load_dtype in ("bfloat16", "float16") else 4, device)
+    elif gc == "auto":
         gc = on_gpu
     return Runtime(device=device, precision=precision, load_dtype=load_dtype,
                    gradient_checkpointing=bool(gc), world_size=world_size, rank=rank)
