@@ -73,6 +73,15 @@ def test_preprocessor_directives_keep_their_lines():
     assert csharp.parse(text).same_tree(csharp.parse(src))
 
 
+def test_class_members_parse_inside_a_class():
+    tree = csharp.parse("public int Count { get; set; }\npublic Shop(int n) { Count = n; }")
+    assert tree.label == csharp.MEMBERS
+    assert [c.label for c in tree.children] == ["property_declaration", "constructor_declaration"]
+    text = csharp.unparse(tree)
+    assert text == "public int Count { get ; set ; } public Shop ( int n ) { Count = n ; }"
+    assert csharp.parse(text).same_tree(tree)
+
+
 def test_script_reproduces_the_post_edit_tree():
     a, b = csharp.parse(OLD), csharp.parse(NEW)
     ops = edit_script(a, b)

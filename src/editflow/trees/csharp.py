@@ -62,12 +62,29 @@ def to_tree(ts_node, role: str = "") -> Node:
     return out
 
 
+MEMBERS = "class_members"  # the root of a fragment that only parses inside a class body
+_WRAP = "class __Fragment {\n"
+
+
 def parse(code: str) -> Node:
-    """Source text -> tree; ValueError where tree-sitter finds a syntax error."""
-    ts = syntax_tree(textwrap.dedent(code))
-    if ts.root_node.has_error:
+    """Source text -> tree; ValueError where tree-sitter finds a syntax error.
+
+    A fragment cut from a class body (properties, constructors, fields) is no compilation
+    unit on its own; it is parsed inside a class and its members become the children of a
+    `class_members` root, the same way every time (so the decoder sees the gold tree)."""
+    text = textwrap.dedent(code)
+    ts = syntax_tree(text)
+    if not ts.root_node.has_error:
+        return to_tree(ts.root_node)
+    wrapped = syntax_tree(_WRAP + text + "\n}")
+    cls = wrapped.root_node.children[0] if wrapped.root_node.child_count else None
+    body = cls.child_by_field_name("body") if cls is not None and cls.type == "class_declaration" else None
+    if wrapped.root_node.has_error or body is None or wrapped.root_node.child_count != 1:
         raise ValueError("C# syntax error")
-    return to_tree(ts.root_node)
+    root = Node(MEMBERS)
+    for c in body.children[1:-1]:   # between the braces
+        root.add(to_tree(c))
+    return root
 
 
 _NESTING = ("preproc_if", "preproc_elif")  # directive line = token + condition, then statements
@@ -75,21 +92,33 @@ _OWN_LINE_TOKENS = ("#else", "#endif")
 
 
 def unparse(tree: Node) -> str:
-    """Tokens joined by spaces; comments and preprocessor directives get their own lines."""
+    """Tokens joined by spaces; comments and preprocessor directives get their own lines.
+
+    Spaces and line breaks are separate list items, never edits of a token's text (a comment
+    keeps its trailing spaces)."""
     out: list[str] = []
+
+    def sep(mark: str) -> None:
+        if mark == "\n":
+            while out and out[-1] in (" ", "\n"):
+                out.pop()
+            if out:
+                out.append("\n")
+        elif out and out[-1] not in (" ", "\n"):
+            out.append(" ")
+
     stack: list[Node | str] = [tree]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            out.append(item)
+            sep(item)
             continue
         n = item
         if n.value is not None:
             if n.value.startswith("#"):
-                out.append("\n")
+                sep("\n")
             out.append(n.value)
-            ends_line = n.label == "comment" or n.value in _OWN_LINE_TOKENS
-            out.append("\n" if ends_line else " ")
+            sep("\n" if n.label == "comment" or n.value in _OWN_LINE_TOKENS else " ")
             continue
         seq: list[Node | str] = list(n.children)
         if n.label in _NESTING and len(seq) >= 2:
@@ -97,14 +126,12 @@ def unparse(tree: Node) -> str:
         elif n.label.startswith("preproc") and n.label != "preproc_else":
             seq = ["\n", *seq, "\n"]
         stack.extend(reversed(seq))
+    while out and out[-1] == " ":
+        out.pop()
     text = "".join(out)
-    while " \n" in text:
-        text = text.replace(" \n", "\n")
-    while "\n\n" in text:
-        text = text.replace("\n\n", "\n")
-    text = text.strip()
+    last_line = text.rstrip("\n").rpartition("\n")[2]
     # a directive on the last line still needs its line end
-    return text + "\n" if text.rpartition("\n")[2].startswith("#") else text
+    return text.rstrip("\n") + ("\n" if last_line.startswith("#") else "")
 
 
 def is_valid(code: str) -> bool:
