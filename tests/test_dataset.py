@@ -439,3 +439,31 @@ def test_clusters_follow_their_oldest_member():
     cluster = np.array([7, 7, -1, 3, 3])
     age = np.array([5, 1, 0, 9, 2])
     assert sp.clusters_follow_oldest(split, cluster, age).tolist() == [2, 2, 1, 0, 0]
+
+
+def test_a_failed_build_leaves_the_old_dataset_whole_and_stale_temps_go(tmp_path, monkeypatch):
+    """The splits, stats.json and the card are one output (atomic_dir): a build that dies after
+    writing new splits leaves the previous complete directory, and leftovers of a killed run
+    (e.g. plots/.splits.png.*.tmp) do not survive the next build."""
+    from editflow.dataset import card
+
+    edits = write_edits(tmp_path / "e.parquet", [nb_edit(i) for i in range(6)] + [py_edit(i) for i in range(6, 9)])
+    out = tmp_path / "ds"
+    build_dataset([edits], out, section())
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    (out / "plots").mkdir(exist_ok=True)
+    (out / "plots" / ".splits.png.123.tmp").write_bytes(b"half a plot")
+
+    def killed(*_a, **_k):
+        raise KeyboardInterrupt("killed while writing the card")
+    monkeypatch.setattr(card, "write_card", killed)
+    more = write_edits(tmp_path / "e2.parquet", [nb_edit(i) for i in range(20, 30)])
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset([edits, more], out, section())
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".ds.")) == []
+
+    monkeypatch.undo()
+    build_dataset([edits], out, section())
+    assert not (out / "plots" / ".splits.png.123.tmp").exists()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before

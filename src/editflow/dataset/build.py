@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from editflow import cells, records, tasks
-from editflow.atomic import atomic_path
+from editflow.atomic import atomic_dir, atomic_path, check_writable, output_lock, remove_stale_temps
 from editflow.dataset import dedup as dd
 from editflow.dataset import split as sp
 from editflow.dataset.filters import DEDUP_STEPS, FILTER_STEPS, FilterConfig, cheap_removals, first_removal
@@ -502,17 +502,26 @@ def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[st
                   tokenizer: str = "whitespace", skips: Sequence[str | Path] = (),
                   batch_size: int = 20_000, bucket_rows: int = 250_000, plots: bool = True) -> dict[str, Any]:
     """Build DIR/{train,val,test}.parquet, stats.json, plots/ and README.md; return the stats."""
-    from editflow.dataset import card, stats as st
-
     out = Path(out)
     settings = BuildSettings.from_section(section)
+    check_writable(out, "--out", directory=True)
     counter = make_counter(tokenizer)
     log.info("dataset: %d edits file(s), %d skips file(s), tasks %s, tokenizer %s, max_tokens %s, "
              "near-dup threshold %s -> %s", len(edits), len(skips), ",".join(settings.tasks), counter.name,
              settings.filters.max_tokens, settings.dedup.near_threshold if settings.dedup.near else "off", out)
+    # The splits, stats.json, plots and the card are one output: built in a fresh directory that
+    # replaces `out` as a unit, so a killed build never leaves new splits beside an old card.
+    with output_lock(out, what="editflow dataset"):
+        remove_stale_temps(out)
+        with atomic_dir(out) as stage:
+            return _build_into(stage, edits, section, settings, counter, skips, batch_size, bucket_rows, plots)
+
+
+def _build_into(out: Path, edits, section, settings: BuildSettings, counter: TokenCounter, skips,
+                batch_size: int, bucket_rows: int, plots: bool) -> dict[str, Any]:
+    from editflow.dataset import card, stats as st
+
     tmp = out / TMP_DIR
-    if tmp.exists():
-        shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
     try:
         clock = time.perf_counter()

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from editflow.atomic import OutputBusy, OutputError
     from editflow.config import section_from_args
     from editflow.dataset.build import InputError, build_dataset, resolve_tokenizer
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         stats = build_dataset(args.edits, args.out, section, tokenizer=tokenizer, skips=args.skips,
                               batch_size=args.batch_size)
-    except (InputError, FileNotFoundError) as exc:
+    except (InputError, FileNotFoundError, OutputError, OutputBusy) as exc:
         log.error("%s", exc)
         return 2
     f = stats["funnel"]["all_tasks"]
