@@ -23,6 +23,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/synth.smk"
+include: "workflow/rules/benchmark.smk"
 
 
 rule all:

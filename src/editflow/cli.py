@@ -29,6 +29,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "score": ("editflow.metrics.score", "score predictions: EM, BLEU, CodeBLEU, EditSim, ROUGE-L, keystrokes"),
     "aggregate": ("editflow.metrics.aggregate", "aggregate scores into the paper tables (CSV, Markdown, plots)"),
     "benchmark": ("editflow.editbench.cli", "build an execution-checked edit benchmark (humaneval-edit, canitedit)"),
+    "bench-split": ("editflow.editeval.split", "turn a benchmark file into instruct test examples that carry their tests"),
+    "mix": ("editflow.editeval.mix", "mix mined and synthetic edits by fraction into one training edits file"),
+    "passk-table": ("editflow.editeval.table", "tabulate pass@k of benchmark scores (lazy / descriptive, base vs fine-tuned)"),
     "report": ("editflow.report", "build the example-diff page for the Snakemake report"),
     "summary": ("editflow.summary", "print what a run has produced so far under results/{run_name}/"),
 }

@@ -66,6 +66,44 @@ class Layout:
     def scores(self) -> str:
         return f"{self.root}/metrics/{{model}}/{{task}}/{{shots}}shot/{{checkpoint}}.parquet"
 
+    # execution-checked benchmarks and pass@k (workflow/rules/benchmark.smk)
+    @property
+    def benchmark(self) -> str:
+        """`editflow benchmark --source {source}`; FILE.stats.json and FILE.README.md beside it."""
+        return f"{self.root}/benchmarks/{{source}}.parquet"
+
+    @property
+    def benchmark_split(self) -> str:
+        """The benchmark as instruct test examples (`editflow bench-split`): a dataset directory."""
+        return f"{self.root}/benchmarks/{{source}}"
+
+    @property
+    def passk_predictions(self) -> str:
+        """{system}: `base`, or `{mix}/run{k}` (an adapter trained on a passk mix)."""
+        return f"{self.root}/passk/predictions/{{source}}/{{model}}/{{system}}.parquet"
+
+    @property
+    def passk_scores(self) -> str:
+        return f"{self.root}/passk/metrics/{{source}}/{{model}}/{{system}}.parquet"
+
+    @property
+    def mix_edits(self) -> str:
+        return f"{self.root}/passk/mixes/{{mix}}/edits.parquet"
+
+    @property
+    def mix_dataset(self) -> str:
+        return f"{self.root}/passk/mixes/{{mix}}/dataset"
+
+    @property
+    def mix_model_run(self) -> str:
+        return f"{self.root}/passk/models/{{model}}/{{mix}}/run{{run}}"
+
+    # synthetic data (workflow/rules/synth.smk)
+    @property
+    def synth(self) -> str:
+        """`editflow synth` of one generator; FILE.stats.json, FILE.README.md, FILE.fig4.png beside it."""
+        return f"{self.root}/synth/{{generator}}.parquet"
+
     # aggregate and report
     @property
     def tables(self) -> str:

@@ -192,4 +192,96 @@ def final_outputs():
         f"{L.tables}/main.md",
         f"{L.report}/examples.html",
         f"{L.report}/dataset_card.html",
+        *passk_outputs(),
     ]
+
+
+# ---- execution-checked evaluation and synthetic data (benchmark.smk, synth.smk) ----------------
+BENCH = config["benchmark"]
+PASSK = config["passk"]
+SYNTH = config["synth"]
+MIXES = {m["name"]: m for m in PASSK["mixes"]}
+# synth.generators: a models[] name, or {name, path} of a model that only generates
+SYNTH_GENERATORS = {g: MODELS[g]["path"] if g in MODELS else None for g in SYNTH["generators"] if isinstance(g, str)}
+SYNTH_GENERATORS.update({g["name"]: g["path"] for g in SYNTH["generators"] if isinstance(g, dict)})
+
+
+def settings_over(section, overrides):
+    """settings(section) with some keys replaced: a stage run with another stage's knobs
+    (pass@k sampling over the infer section, a mix's training over the train section)."""
+    merged = {k: v for k, v in config[section].items() if k != "resources"}
+    merged.update(overrides)
+    return shlex.quote(json.dumps(merged, sort_keys=True))
+
+
+def benchmark_settings(wildcards):
+    """`editflow benchmark --settings`: its own knobs; the sandbox opt-in is evaluate's."""
+    keys = ("seed", "limit", "max_tries", "timeout_s", "verify")
+    chosen = {k: BENCH[k] for k in keys} | {"allow_weak_isolation": config["evaluate"]["sandbox"]["allow_weak_isolation"]}
+    return shlex.quote(json.dumps(chosen, sort_keys=True))
+
+
+def check_benchmark_sources():
+    """canitedit reads the user's copy of the dataset: it must be named and exist at `snakemake -n`."""
+    if "canitedit" in BENCH["sources"]:
+        path = BENCH["canitedit_file"]
+        if not path or not Path(path).exists():
+            raise WorkflowError(f"benchmark.sources has canitedit, but benchmark.canitedit_file is "
+                                f"{'not set' if not path else 'missing: ' + path} (README: CanItEdit)")
+
+
+def check_synth_generators():
+    unknown = [g for g, path in SYNTH_GENERATORS.items() if path is None]
+    if unknown:
+        raise WorkflowError(f"synth.generators: {unknown} are not models[] names ({sorted(MODELS)}); "
+                            "give a generator that is not a models[] entry as {name: ..., path: ...}")
+    if len(SYNTH_GENERATORS) != len(SYNTH["generators"]):
+        raise WorkflowError("synth.generators: two generators share a name")
+    if any(m["synthetic"] > 0 for m in MIXES.values()) and not SYNTH["generators"]:
+        raise WorkflowError("passk.mixes take synthetic data, but synth.generators is empty")
+
+
+check_benchmark_sources()
+check_synth_generators()
+
+
+def passk_systems():
+    """`base` (if passk.base) and `{mix}/run{k}` per passk.mixes entry and train run."""
+    return (["base"] if PASSK["base"] else []) + [f"{mix}/run{r}" for mix in MIXES for r in train_runs()]
+
+
+def passk_labels():
+    return [f"{s}/{m}/{sys}" for s in BENCH["sources"] for m in MODELS for sys in passk_systems()]
+
+
+def passk_score_files(wildcards=None):
+    return [L.passk_scores.format(source=s, model=m, system=sys)
+            for s, m, sys in (label.split("/", 2) for label in passk_labels())]
+
+
+# benchmark.smk: the adapter of a `{mix}/run{k}` system (none for base)
+def passk_adapter(wildcards):
+    if wildcards.system == "base":
+        return []
+    mix, run = wildcards.system.split("/run")
+    return [f"{L.mix_model_run.format(model=wildcards.model, mix=mix, run=run)}/adapter/adapter_config.json"]
+
+
+def synth_files(wildcards=None):
+    return expand(L.synth, generator=list(SYNTH_GENERATORS))
+
+
+def synth_settings():
+    """settings("synth") without the generator list: adding a generator never reruns the others."""
+    section = {k: v for k, v in SYNTH.items() if k not in ("resources", "generators")}
+    return shlex.quote(json.dumps(section, sort_keys=True))
+
+
+def synth_repos(wildcards=None):
+    """Seed snippets come from the mined repositories' clones (mine leaves one per repository)."""
+    return expand(L.clone, repo=repo_slugs())
+
+
+def passk_outputs():
+    outputs = [f"{L.tables}/passk.md"] if BENCH["sources"] and passk_systems() else []
+    return outputs + synth_files()

@@ -28,6 +28,7 @@ class Example:
     target: str
     source: str | None = None      # the pre-edit code (None: old_code, as in datasets before tasks)
     reference: str | None = None   # the post-edit code (None: the target)
+    tests: str | None = None       # test code (execution-checked benchmarks), carried to predictions
 
     def exemplar(self) -> Exemplar:
         return Exemplar(message=self.message, old_code=self.old_code, target=self.target)
@@ -41,12 +42,12 @@ def load_split(dataset_dir: str | Path, split: str, task: str) -> list[Example]:
     if not path.exists():
         raise DatasetError(f"{path} not found; build the dataset first (`editflow dataset ... --out {dataset_dir}`)")
     names = pq.read_schema(path).names
-    columns = ["example_id", "task", "prompt_fields", "target"] + [c for c in ("source", "reference") if c in names]
+    columns = ["example_id", "task", "prompt_fields", "target"] + [c for c in ("source", "reference", "tests") if c in names]
     table = pq.read_table(path, columns=columns)
     rows = [r for r in table.to_pylist() if r["task"] == task]
     rows.sort(key=lambda r: r["example_id"])
     out = [Example(r["example_id"], r["prompt_fields"]["message"] or "", r["prompt_fields"]["old_code"] or "",
-                   r["target"] or "", r.get("source"), r.get("reference")) for r in rows]
+                   r["target"] or "", r.get("source"), r.get("reference"), r.get("tests")) for r in rows]
     ids = [e.example_id for e in out]
     if len(set(ids)) != len(ids):
         raise DatasetError(f"{path}: duplicate example_id values for task {task!r}")

@@ -12,4 +12,9 @@ def sort_rows(rows: list[dict]) -> list[dict]:
 
 
 def to_table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(sort_rows(rows), schema=PREDICTION_SCHEMA)
+    """PREDICTION_SCHEMA, plus `tests` when the examples carry test code (edit benchmarks:
+    `editflow score` then runs each prediction with its tests)."""
+    schema = PREDICTION_SCHEMA
+    if any("tests" in r for r in rows):
+        schema = schema.append(pa.field("tests", pa.string()))
+    return pa.Table.from_pylist(sort_rows(rows), schema=schema)

@@ -73,7 +73,8 @@ def _run_tests(predictions: list[str], tests: list[str | None], settings: dict[s
 
     box = settings["sandbox"]
     limits = SandboxLimits(timeout_s=float(box["timeout_s"]), memory_mb=int(box["memory_mb"]),
-                           max_processes=int(box["max_processes"]))
+                           max_processes=int(box["max_processes"]),
+                           allow_weak_isolation=bool(box["allow_weak_isolation"]))
     todo = [i for i, t in enumerate(tests) if t is not None and t.strip()]
     passed: list[bool | None] = [None] * len(tests)
     statuses: dict[str, int] = {}
