@@ -326,3 +326,22 @@ def test_rounds_rebuild_the_input_and_fill_table4():
     assert table[0]["n_problems"] == 2 and table[0]["lines_gain"] == table[1]["lines_gain"] == 25.0
     assert (table[0]["rounds"], table[1]["rounds"]) == (1.0, 3.5)  # f: 6 rounds, g: 1
     assert seen[1].endswith("<add>    return x * y")  # the references follow the re-encoded unit
+
+
+def test_tables_3_and_5_from_scores():
+    from editflow.coeditor.tables import table3, table5, unit_scores
+
+    scores = pa.table({"example_id": ["a", "b", "c"], "applied_code": ["x = 1\n", "y\n", "    z = 2\n"],
+                       "reference": ["x = 1\n", "y = 0\n", "z = 2\n"]})
+    assert unit_scores(scores)["unit_em"].tolist() == [100.0, 0.0, 100.0]
+    meta = {"a": ("e1", {"unit": "def f", "oneline": "add"}), "b": ("e1", {"unit": "def g", "oneline": "replace"}),
+            "c": ("e2", {"unit": "def h", "oneline": "replace"})}
+    assert table3(scores, meta) == {"n_add": 1, "add_em": 100.0, "n_replace": 2, "replace_em": 50.0,
+                                    "n": 3, "overall_em": 66.67}
+    base = pa.table({"example_id": ["p1", "p2", "p3"], "unit_em": [100.0, 100.0, 0.0]})
+    nosig = pa.table({"example_id": ["q1", "q2", "q3"], "unit_em": [0.0, 100.0, 0.0]})
+    meta = {"p1": ("e1", {"unit": "u1"}), "p2": ("e2", {"unit": "u2"}), "p3": ("e3", {"unit": "u3"}),
+            "q1": ("e1", {"unit": "u1"}), "q2": ("e2", {"unit": "u2"}), "q3": ("e3", {"unit": "u3", "synthetic": True})}
+    rows = table5({"py-unit-no-signatures": nosig, "py-unit": base}, meta, n_samples=200)
+    assert [(r["ablation"], r["n"], r["em"]) for r in rows] == [("No Ablation", 2, 100.0), ("No Signatures", 2, 50.0)]
+    assert rows[1]["delta"] == -50.0 and 0 < rows[1]["p_value"] <= 1

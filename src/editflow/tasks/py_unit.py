@@ -23,6 +23,7 @@ import pyarrow as pa
 from editflow.coeditor.encoding import decode as decode_unit
 from editflow.coeditor.pycommits import build_problems, repo_dir_resolver
 from editflow.coeditor.settings import UnitSettings
+from editflow.coeditor.tables import unit_scores
 from editflow.tasks.base import VIEW_SCHEMA, Decoded, TaskSpec
 
 SETTINGS_ENV = "EDITFLOW_PY_UNIT"
@@ -64,7 +65,7 @@ def make_view(task: str, ablation: str | None = None, oneline: bool = False):
 
 def _spec(name: str, description: str, order: int, card: str, **kw) -> TaskSpec:
     return TaskSpec(name=name, description=description, reads="python", view=make_view(name, **kw),
-                    decode=decode, labels=LABELS, order=order, card=card)
+                    decode=decode, labels=LABELS, order=order, card=card, extra_scores=unit_scores)
 
 
 TASKS = [
