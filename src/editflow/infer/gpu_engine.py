@@ -43,6 +43,7 @@ MASK_KWARG = "editflow_slot_mask"
 CHECK_EVERY = 16          # decode steps between host-side stop checks (one device->host copy each)
 PREFILL_TOKENS = 32768    # padded prompt tokens per prefill forward
 WARMUP_STEPS = 2          # eager steps before a CUDA graph is captured
+SLOT_ALIGN = 64           # KV slots per row are a multiple of this (the extra ones stay masked)
 
 
 def slot_sdpa(module, query, key, value, attention_mask, **kwargs):
@@ -177,7 +178,8 @@ def decode_batch_graphs(model, tokenizer, prompts: Sequence[list[int]], budgets:
     layers, heads, head_dim = _kv_shape(model)
     dtype = model.get_input_embeddings().weight.dtype  # the compute dtype, also of 4-bit models
     longest, steps = max(len(p) for p in prompts), max(budgets)
-    capacity = longest + steps
+    # rounded up so the mask's last dimension suits SDPA's memory-efficient kernel (aligned rows)
+    capacity = -(-(longest + steps) // SLOT_ALIGN) * SLOT_ALIGN
     keys = [torch.zeros((n, heads, capacity, head_dim), dtype=dtype, device=device) for _ in range(layers)]
     values = [torch.zeros_like(t) for t in keys]
     rows = [RowState(b) for b in budgets]
