@@ -16,6 +16,10 @@ from typing import Any
 import yaml
 
 
+# keys of the config's synth section that the workflow reads and the verb ignores
+WORKFLOW_KEYS = frozenset({"generators", "resources", "enabled", "mixture"})
+
+
 @dataclass(frozen=True)
 class SynthSettings:
     n: int = 16                        # snippet pairs (each gives one row per generator)
@@ -45,7 +49,7 @@ class SynthSettings:
 
         section = dict(section or {})
         names = {f.name for f in fields(cls)}
-        unknown = sorted(set(section) - names - {"generators", "resources"})
+        unknown = sorted(set(section) - names - WORKFLOW_KEYS)
         if unknown:
             raise ConfigError(f"synth: unknown settings {unknown}; known: {sorted(names)}")
         if "suffixes" in section:
