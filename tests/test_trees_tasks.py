@@ -60,15 +60,21 @@ def test_bad_scripts_decode_to_the_source(text, reason):
     assert tasks.get("py-ast-text").decode("x = (", "x = g(a)").reason == "syntax_error"
 
 
+def scored(name: str, preds: list[str], src: str, ref: str) -> dict:
+    """The task's structural scores of predictions, decoded as `editflow score` does."""
+    spec = tasks.get(name)
+    decoded = [spec.decode(p, src) for p in preds]
+    n = len(preds)
+    return spec.extra_scores(pa.table({
+        "prediction": preds, "source": [src] * n, "reference": [ref] * n,
+        "applied_code": [d.code for d in decoded], "decode_ok": [d.ok for d in decoded]}))
+
+
 def test_structural_scores_exact():
     src, ref = "x = g(a)", "x = g(a, 2)"
     gold = 'INS r.0.0.1.1.0 (Constant "2")'
     preds = [gold, 'INS r.0.0.1.1.0 (Constant "3")', "garbage", 'UPD r.0.0.1.0 "k"\n' + gold]
-    spec = tasks.get("py-ast")
-    decoded = [spec.decode(p, src) for p in preds]
-    table = pa.table({"prediction": preds, "source": [src] * 4, "reference": [ref] * 4,
-                      "applied_code": [d.code for d in decoded], "decode_ok": [d.ok for d in decoded]})
-    s = spec.extra_scores(table)
+    s = scored("py-ast", preds, src, ref)
     assert s["script_em"].tolist() == [100, 0, 0, 0]
     assert s["tree_em"].tolist() == [100, 0, 0, 0]
     assert s["apply_clean"].tolist() == [100, 100, 0, 100]
@@ -78,12 +84,8 @@ def test_structural_scores_exact():
     assert s["op_recall"].tolist() == [100, 0, 0, 100]
     assert s["op_precision"][3] == 50
     assert s["op_upd_recall"].tolist()[0] != s["op_upd_recall"].tolist()[0]  # NaN: no gold UPD
-    text = tasks.get("py-ast-text")
     outs = ["x = g(a, 2)", "x = g(a,   2)  # same tree", "x = (", "x = g(2, a)"]
-    dec = [text.decode(o, src) for o in outs]
-    t2 = pa.table({"prediction": outs, "source": [src] * 4, "reference": [ref] * 4,
-                   "applied_code": [d.code for d in dec], "decode_ok": [d.ok for d in dec]})
-    s2 = text.extra_scores(t2)
+    s2 = scored("py-ast-text", outs, src, ref)
     assert s2["tree_em"].tolist() == [100, 100, 0, 0]
     assert s2["script_em"].tolist() == [100, 100, 0, 0]
     assert s2["grammar_valid"].tolist() == [100, 100, 0, 100]
