@@ -1,4 +1,4 @@
-"""`kill -9` at several points of `editflow mine`, `score` and `aggregate`.
+"""`kill -9` at several points of `editflow mine`, `dataset`, `score` and `aggregate`.
 
 After each kill every output path holds the old complete output, or none, or the new
 complete output (the kill came after the last rename); no process of the killed run lives
@@ -93,6 +93,19 @@ def _aggregate(tmp: Path) -> Stage:
     return Stage(cmd + files, cmd + files[:1], outputs)
 
 
+def _dataset(tmp: Path) -> Stage:
+    from editflow.dataset.synthetic import random_edits
+
+    edits = tmp / "edits.parquet"
+    pq.write_table(random_edits(3000, 20, seed=0, start=0), edits)
+    out = tmp / "ds"
+    cmd = [*PY, "dataset", "--out", str(out), "--tokenizer", "whitespace", "--edits", str(edits)]
+    settings = {"split": {"method": "hash"}}
+    return Stage(cmd + ["--settings", json.dumps(settings)],
+                 cmd + ["--settings", json.dumps({**settings, "filters": {"max_tokens": 300}})],
+                 [out / n for n in ("train.parquet", "val.parquet", "test.parquet", "stats.json", "README.md")])
+
+
 def _snapshot(paths: list[Path]) -> dict[Path, bytes | None]:
     return {p: p.read_bytes() if p.exists() else None for p in paths}
 
@@ -159,7 +172,7 @@ def _run_and_kill(cmd: list[str], at: float | str, outputs: list[Path]) -> tuple
     return False, set()
 
 
-BUILD = {"mine": _mine, "score": _score, "aggregate": _aggregate}
+BUILD = {"mine": _mine, "dataset": _dataset, "score": _score, "aggregate": _aggregate}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -186,6 +199,8 @@ def test_kill_9_leaves_old_or_none_and_the_rerun_is_identical(tmp_path, stage):
         after = _snapshot(s.outputs)
         for p in s.outputs:
             assert after[p] in (before[p], reference[p]), f"{stage}, kill at {at}: {p} is neither old, none nor new"
+        if stage == "dataset":  # one directory: all old, none, or all new -- never a mix
+            assert after in (before, reference), f"dataset, kill at {at}: old and new files mixed"
         if stage == "mine" and after[s.outputs[0]] == reference[s.outputs[0]]:
             assert after[s.outputs[1]] == reference[s.outputs[1]], "new edits beside old skips"
         deadline = time.monotonic() + 10
