@@ -209,7 +209,7 @@ def test_an_empty_mix_is_an_error(tmp_path, caplog):
 # ---------------------------------------------------------------- the DAG
 
 def dry_run(workdir: Path, *configs: Path) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, "-n", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+    cmd = [SNAKEMAKE, "-n", "-p", "--cores", "2", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
            "--configfile", *map(str, configs)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
@@ -232,15 +232,34 @@ def test_default_dag_has_the_passk_slice(tmp_path):
     proc = dry_run(tmp_path, ROOT / "config" / "config.yaml")
     assert proc.returncode == 0, proc.stderr[-3000:]
     c = counts(proc)
-    assert {r: c.get(r) for r in ("benchmark", "benchmark_split", "synth", "passk_mix", "passk_dataset",
-                                   "passk_train", "passk_infer", "passk_score", "passk_table")} == \
-        {"benchmark": 1, "benchmark_split": 1, "synth": 1, "passk_mix": 1, "passk_dataset": 1,
+    rules = ("benchmark", "benchmark_split", "synth", "passk_mix", "passk_dataset", "passk_train", "passk_infer",
+             "passk_score", "passk_table")
+    assert {r: c.get(r) for r in rules} == \
+        {"benchmark": 1, "benchmark_split": 1, "synth": None, "passk_mix": 1, "passk_dataset": 1,
          "passk_train": 1, "passk_infer": 2, "passk_score": 2, "passk_table": 1}
-    for path in ("results/default/tables/passk.md", "results/default/synth/smollm2-135m.parquet",
-                 "results/default/passk/predictions/humaneval-edit/smollm2-135m/mixed/run1.parquet",
-                 "results/default/passk/models/smollm2-135m/mixed/run1/adapter/adapter_config.json"):
+    for path in ("results/default/tables/passk.md",
+                 "results/default/passk/predictions/humaneval-edit/smollm2-135m/base.parquet",
+                 "results/default/passk/predictions/humaneval-edit/smollm2-135m/mined/run1.parquet",
+                 "results/default/passk/models/smollm2-135m/mined/run1/adapter/adapter_config.json"):
         assert path in proc.stdout
-    assert "--temperature" not in proc.stdout
+
+
+def test_synthetic_and_mixed_rows_plan_with_a_generator(tmp_path):
+    """OpenCodeEdit's comparison as a config: mined / synthetic / mixed adapters, two runs each,
+    one synth job per generator (a models[] name or a generate-only {name, path})."""
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["train"]["runs"] = 2
+    cfg["passk"]["mixes"] = [{"name": "mined", "mined": 1, "synthetic": 0}, {"name": "synthetic", "mined": 0, "synthetic": 1},
+                             {"name": "mixed", "mined": 1, "synthetic": 0.5}]
+    cfg["synth"]["generators"] = ["smollm2-135m", {"name": "other", "path": str(tmp_path)}]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = dry_run(tmp_path / "w", path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    c = counts(proc)
+    assert (c["synth"], c["passk_mix"], c["passk_train"], c["passk_infer"], c["passk_table"]) == (2, 3, 6, 7, 1)
+    assert "results/default/synth/other.parquet" in proc.stdout
+    assert "--synthetic-fraction 0.5" in proc.stdout
 
 
 def test_no_sources_no_passk_jobs_and_bad_settings_fail_at_plan_time(tmp_path):
@@ -254,3 +273,12 @@ def test_no_sources_no_passk_jobs_and_bad_settings_fail_at_plan_time(tmp_path):
     cfg = config_with(tmp_path, synth={"generators": ["nope"]})
     proc = dry_run(tmp_path / "w3", cfg)
     assert proc.returncode != 0 and "synth.generators: ['nope'] are not models[] names" in proc.stdout + proc.stderr
+
+
+def test_cluster_config_plans_the_protocol(tmp_path):
+    """2 models x (base + 3 mixes x 3 runs) = 20 pass@k predictions; 2 generators."""
+    proc = dry_run(tmp_path, ROOT / "config" / "config.yaml", ROOT / "config" / "cluster.yaml")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    c = counts(proc)
+    assert (c["synth"], c["passk_mix"], c["passk_train"], c["passk_infer"], c["passk_score"]) == (2, 3, 18, 20, 20)
+    assert '"n_samples": 20' in proc.stdout and '"max_new_tokens": 2048' in proc.stdout
