@@ -154,6 +154,10 @@ def test_passk_table_refuses_unlabelled_or_untested_files(split_dir, tmp_path, c
     assert main(["passk-table", "--scores", str(pred), "--labels", "he/m/base", "he/m/x/run1", "--out-dir", out]) == 2
     assert main(["passk-table", "--scores", str(pred), "--labels", "he/m/base", "--out-dir", out]) == 2
     assert "no `passed` column" in caplog.text
+    empty = tmp_path / "empty.parquet"
+    pq.write_table(pq.read_table(pred).slice(0, 0), empty)
+    assert main(["passk-table", "--scores", str(empty), "--labels", "he/m/base", "--out-dir", out]) == 0
+    assert list(csv.DictReader(open(f"{out}/passk.csv")))[0]["isolation"] == "not run"
     with pytest.raises(ValueError, match="BENCHMARK/MODEL/base"):
         Label.parse("he/m/mixed")
 

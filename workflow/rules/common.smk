@@ -225,9 +225,10 @@ def check_benchmark_sources():
     """canitedit reads the user's copy of the dataset: it must be named and exist at `snakemake -n`."""
     if "canitedit" in BENCH["sources"]:
         path = BENCH["canitedit_file"]
+        problem = "not set" if not path else f"missing: {path}"
         if not path or not Path(path).exists():
-            raise WorkflowError(f"benchmark.sources has canitedit, but benchmark.canitedit_file is "
-                                f"{'not set' if not path else 'missing: ' + path} (README: CanItEdit)")
+            raise WorkflowError(f"benchmark.sources has canitedit, but benchmark.canitedit_file is {problem} "
+                                "(README: CanItEdit)")
 
 
 def check_synth_generators():
@@ -263,8 +264,9 @@ def passk_score_files(wildcards=None):
 def passk_adapter(wildcards):
     if wildcards.system == "base":
         return []
-    mix, run = wildcards.system.split("/run")
-    return [f"{L.mix_model_run.format(model=wildcards.model, mix=mix, run=run)}/adapter/adapter_config.json"]
+    mix, _, run = wildcards.system.rpartition("/")
+    run_dir = L.mix_model_run.format(model=wildcards.model, mix=mix, run=run[len("run"):])
+    return [f"{run_dir}/adapter/adapter_config.json"]
 
 
 def synth_files(wildcards=None):

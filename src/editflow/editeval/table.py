@@ -83,11 +83,15 @@ def collect(paths: Sequence[str], labels: Sequence[str], ks: Sequence[int]) -> l
     for path, text in zip(paths, labels):
         label = Label.parse(text)
         table = read_parquet(path, "scores file", "editflow score")
+        entry = rows.setdefault(label, SystemRuns(label))
+        if table.num_rows == 0:  # a benchmark with no problems left: an empty row, not an error
+            entry.runs.append({})
+            entry.protocol.add(protocol_of(table))
+            continue
         if "passed" not in table.column_names:
             raise InputError(f"{path}: no `passed` column; its predictions carried no tests "
                              "(benchmark predictions come from `editflow bench-split` examples)")
         by_style, isolation = scores_passk(table, tuple(ks))
-        entry = rows.setdefault(label, SystemRuns(label))
         entry.runs.append(by_style)
         entry.isolation.add(isolation or "unknown")
         entry.protocol.add(protocol_of(table))
@@ -110,7 +114,7 @@ def table_rows(systems: list[SystemRuns], ks: Sequence[int]) -> list[dict]:
                 row[f"{style}_pass@{k}"] = _mean([r.get(style, {}).get(f"pass@{k}") for r in s.runs])
         row["n_problems"] = min((v["n_problems"] for r in s.runs for v in r.values()), default=0)
         row["n_samples"] = min((v["n_samples_min"] for r in s.runs for v in r.values()), default=0)
-        row["isolation"] = ", ".join(sorted(s.isolation))
+        row["isolation"] = ", ".join(sorted(s.isolation)) or "not run"
         row["protocol"] = "; ".join(sorted(s.protocol))
         out.append(row)
     return out
