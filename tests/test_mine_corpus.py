@@ -16,7 +16,9 @@ import pytest
 from pygit2.enums import ObjectType
 
 from editflow.mine.extract import MineSettings
+from editflow.mine.blob import read_blob
 from editflow.mine.miner import mine
+from editflow.mine.notebook import parse_notebook
 from editflow.records import EDIT_SCHEMA, SKIP_SCHEMA, edit_id
 
 REPO = "test/corpus"
@@ -169,11 +171,14 @@ def test_records_per_commit_and_change_types(corpus):
     assert by_commit[str(ids["hostile"])] == 5
     assert by_commit[str(ids["rename"])] == 2
     assert by_commit[str(ids["many"])] == MANY
-    assert str(ids["side"]) not in by_commit and str(ids["merge"]) not in by_commit
+    # the side branch's commit is mined (mine.history: all), diffed against its parent
+    assert by_commit[str(ids["side"])] == 1 and str(ids["merge"]) not in by_commit
     assert by_commit[str(ids["last"])] == 1
-    assert report.edits == len(rows) == 2 + 5 + 2 + MANY + 1
-    # deterministic order: commit order, then path
-    order = [ids[k] for k in ("root", "hostile", "rename", "many", "last")]
+    assert report.edits == len(rows) == 2 + 5 + 2 + MANY + 1 + 1
+    side = next(r for r in rows if r["commit"] == str(ids["side"]))
+    assert (side["path"], side["parent"], side["new_source"]) == ("src/cookie.py", str(ids["many"]), "x = 'side'\n")
+    # deterministic order: commit order (side branches before their merge), then path
+    order = [ids[k] for k in ("root", "hostile", "rename", "many", "side", "last")]
     assert [r["commit"] for r in rows] == sorted((r["commit"] for r in rows), key=lambda c: order.index(pygit2.Oid(hex=c)))
     hostile = [r["path"] for r in rows if r["commit"] == str(ids["hostile"])]
     assert hostile == sorted(hostile) == ["nb/a.ipynb", "nb/v3.ipynb", "src/bom.py", "src/caf\\xe9.py", "src/cookie.py"]
@@ -203,7 +208,27 @@ def test_known_notebook_edit_cells_and_ops(corpus):
     assert r["new_cells"] == ["import numpy as np\nx = 2", "y = x * 2", "print(x)"]
     assert r["cell_ops"] == [{"tag": "replace", "i1": 0, "i2": 1, "j1": 0, "j2": 2}]
     assert (r["lines_added"], r["lines_deleted"], r["hunks"]) == (4, 1, 1)
-    assert r["old_source"] == nb(A0) and r["new_source"] == nb(A1)
+    # the stored text is the stripped notebook (mine.notebook_source default); the raw text is
+    # one `editflow blob` away, by the row's blob ids
+    assert r["old_source"].encode() == parse_notebook(nb(A0), strip=True).stripped
+    assert r["new_source"].encode() == parse_notebook(nb(A1), strip=True).stripped
+    assert "iVBORw0KGgo" in nb(A1) and "iVBORw0KGgo" not in r["new_source"]
+    assert r["old_markdown"] == r["new_markdown"] == ["# Title"]
+    repo = str(corpus[4] / "r.git")
+    assert (read_blob(repo, r["old_blob"]), read_blob(repo, r["new_blob"])) == (nb(A0).encode(), nb(A1).encode())
+
+
+def test_blob_ids_and_python_rows(corpus):
+    """Every row names its sides' blobs (null where a side is absent); .py rows keep their
+    source and have no markdown."""
+    _, _, edits, _, root = corpus
+    for r in edits.to_pylist():
+        assert (r["old_blob"] is None) == (r["change_type"] == "added"), r["path"]
+        assert (r["new_blob"] is None) == (r["change_type"] == "deleted"), r["path"]
+        if r["kind"] == "python":
+            assert r["old_markdown"] is None and r["new_markdown"] is None
+            if r["new_blob"] is not None and r["path"] == "src/bom.py":
+                assert read_blob(str(root / "r.git"), r["new_blob"]) == b"\xef\xbb\xbfx = 1\n"
 
 
 def test_v3_cookie_bom_and_odd_name(corpus):

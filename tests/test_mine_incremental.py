@@ -1,6 +1,7 @@
 """Incremental mining, atomic outputs under kill -9, clones, and the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -62,14 +63,97 @@ def test_incremental_equals_full_demo(tmp_path, small_groups):
     assert again.up_to_date and again.commits_mined == 0
 
 
-def test_incremental_equals_full_corpus_with_merge_and_skips(tmp_path, small_groups):
+@pytest.mark.parametrize("history", ["all", "first_parent"])
+def test_incremental_equals_full_corpus_with_merge_and_skips(tmp_path, small_groups, history):
     repo = tmp_path / "r.git"
     ids = build_corpus(repo)
+    settings = dataclasses.replace(SETTINGS, history=history)
     full, inc = tmp_path / "full", tmp_path / "inc"
-    mine(str(repo), full / "e.parquet", full / "s.parquet", SETTINGS)
+    mine(str(repo), full / "e.parquet", full / "s.parquet", settings)
     for key in ("root", "hostile", "rename", "merge", "last"):
-        mine(str(repo), inc / "e.parquet", inc / "s.parquet", SETTINGS, head_sha=str(ids[key]))
+        mine(str(repo), inc / "e.parquet", inc / "s.parquet", settings, head_sha=str(ids[key]))
     assert _bytes(inc) == _bytes(full)
+    side = str(ids["side"]) in pq.read_table(full / "e.parquet")["commit"].to_pylist()
+    assert side == (history == "all")
+
+
+def build_branchy(path: Path) -> dict:
+    """main c1 c2 c3 m1 c4 m2 c5; side s1 s2 (from c1, merged by m1); side t1 t2 (from c3,
+    t2 also merges c4 in, merged by m2). Each commit edits a notebook or a module."""
+    from test_mine_corpus import A0, A1, A2, A3, RepoBuilder, nb
+
+    b = RepoBuilder(path)
+    ids = {"c1": b.commit("c1 start\n", {"a.ipynb": nb(A0), "m.py": "x = 1\n"})}
+    ids["c2"] = b.commit("c2 main edit\n", {"m.py": "x = 2\n"})
+    c1_files = {b"a.ipynb": nb(A0).encode(), b"m.py": b"x = 1\n"}
+    main_files = dict(b.files)
+    b.head, b.files = ids["c1"], dict(c1_files)
+    ids["s1"] = b.commit("s1 side notebook\n", {"a.ipynb": nb(A1)}, ref=None)
+    ids["s2"] = b.commit("s2 side notebook again\n", {"a.ipynb": nb(A2), "s.py": "s = 1\n"}, ref=None)
+    side_files = dict(b.files)
+    b.head, b.files = ids["c2"], main_files
+    ids["c3"] = b.commit("c3 main module\n", {"m.py": "x = 3\n"})
+    b.files.update({b"a.ipynb": side_files[b"a.ipynb"], b"s.py": side_files[b"s.py"]})
+    ids["m1"] = b.commit("m1 merge side\n", {}, parents=[ids["c3"], ids["s2"]])
+    at_m1 = dict(b.files)
+    b.head, b.files = ids["c3"], {b"a.ipynb": nb(A0).encode(), b"m.py": b"x = 3\n"}
+    ids["t1"] = b.commit("t1 second side\n", {"t.py": "t = 1\n"}, ref=None)
+    t1_files = dict(b.files)
+    b.head, b.files = ids["m1"], at_m1
+    ids["c4"] = b.commit("c4 main notebook\n", {"a.ipynb": nb(A3)})
+    c4_files = dict(b.files)
+    b.head, b.files = ids["t1"], {**c4_files, b"t.py": t1_files[b"t.py"]}
+    ids["t2"] = b.commit("t2 merges main in\n", {}, parents=[ids["t1"], ids["c4"]], ref=None)
+    ids["t3"] = b.commit("t3 second side again\n", {"t.py": "t = 2\n"}, ref=None)
+    b.head, b.files = ids["c4"], dict(b.files)
+    ids["m2"] = b.commit("m2 merge second side\n", {}, parents=[ids["c4"], ids["t3"]])
+    ids["c5"] = b.commit("c5 last\n", {"m.py": "x = 5\n"})
+    return ids
+
+
+def test_all_history_mines_every_non_merge_commit_git_log_sees(tmp_path):
+    import shutil
+
+    repo = tmp_path / "b.git"
+    ids = build_branchy(repo)
+    name = {str(v): k for k, v in ids.items()}
+    settings = MineSettings(repo_name="b/x", license=None)
+    r = mine(str(repo), tmp_path / "e.parquet", tmp_path / "s.parquet", settings)
+    rows = pq.read_table(tmp_path / "e.parquet").to_pylist()
+    got = list(dict.fromkeys(name[r["commit"]] for r in rows))
+    # side branches right before the merge that brings them in, parents first
+    assert got == ["c1", "c2", "c3", "s1", "s2", "c4", "t1", "t3", "c5"]
+    assert r.commits_total == 12 and r.skips == {"merge_commit": 3}
+    s1 = next(r for r in rows if name[r["commit"]] == "s1")
+    assert (s1["parent"], s1["path"], s1["change_type"]) == (str(ids["c1"]), "a.ipynb", "modified")
+    if shutil.which("git"):
+        out = subprocess.run(["git", "-C", str(repo), "rev-list", "--no-merges", str(ids["c5"])],
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert sorted(name[c] for c in out) == sorted(got)
+    fp = mine(str(repo), tmp_path / "f.parquet", None, dataclasses.replace(settings, history="first_parent"))
+    fp_rows = pq.read_table(tmp_path / "f.parquet").to_pylist()
+    assert list(dict.fromkeys(name[r["commit"]] for r in fp_rows)) == ["c1", "c2", "c3", "c4", "c5"]
+    assert fp.commits_total == 7
+
+
+@pytest.mark.parametrize("history", ["all", "first_parent"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_incremental_equals_full_with_side_branches(tmp_path, small_groups, history, workers):
+    repo = tmp_path / "b.git"
+    ids = build_branchy(repo)
+    settings = MineSettings(repo_name="b/x", license=None, history=history)
+    full, inc = tmp_path / "full", tmp_path / "inc"
+    mine(str(repo), full / "e.parquet", full / "s.parquet", settings, workers=workers, min_parallel=2)
+    mined = []
+    for key in ("c1", "c2", "m1", "c4", "m2", "c5"):
+        r = mine(str(repo), inc / "e.parquet", inc / "s.parquet", settings, head_sha=str(ids[key]),
+                 workers=workers, min_parallel=2)
+        mined.append(r.commits_mined)
+    assert _bytes(inc) == _bytes(full)
+    assert mined == ([1, 1, 4, 1, 4, 1] if history == "all" else [1, 1, 2, 1, 1, 1])
+    # a head off the first-parent line of the previous one: everything is mined again
+    side = mine(str(repo), inc / "e.parquet", inc / "s.parquet", settings, head_sha=str(ids["t3"]))
+    assert side.commits_mined == side.commits_total and not side.incremental
 
 
 def test_changed_settings_or_rewritten_history_mine_everything(tmp_path):

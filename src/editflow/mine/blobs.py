@@ -34,7 +34,7 @@ from typing import Mapping
 
 from editflow.looseobjects import Damage
 from editflow.mine.catfile import CatFile, Pipeline, Prefetcher
-from editflow.mine.notebook import NotebookError, ParsedNotebook, code_cells
+from editflow.mine.notebook import NotebookError, ParsedNotebook, parse_notebook
 
 LFS_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 # Below this, a .py file goes through the thread-less pipeline: a round trip through the
@@ -48,19 +48,22 @@ _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 @dataclass(frozen=True)
 class Version:
-    """A decoded file version: its text as UTF-8 bytes and, for notebooks, its code cells.
+    """A decoded file version: its text as UTF-8 bytes and, for notebooks, its code and
+    markdown cells. A notebook's `data` is what mine.notebook_source stores: the raw text,
+    the stripped text (no outputs), or None.
 
     The text stays bytes (valid UTF-8, BOM dropped, re-encoded from a PEP 263 coding): a
     notebook with one non-ASCII character would, as a str, take 2-4 bytes per character,
     plus a UTF-8 copy made when Arrow converts it; orjson reads the bytes as they are."""
-    data: bytes
+    data: bytes | None
     cells: tuple[str, ...] | None = None
     converted_from_v3: bool = False
     decode_note: str | None = None
+    markdown: tuple[str, ...] | None = None
 
     @cached_property
     def cost(self) -> int:  # asked on every cache insert and eviction
-        return len(self.data) + sum(map(len, self.cells or ()))
+        return len(self.data or b"") + sum(map(len, self.cells or ())) + sum(map(len, self.markdown or ()))
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,14 @@ def _has_coding_cookie(data: bytes) -> bool:
     return any(_CODING.match(line) for line in data.split(b"\n", 2)[:2])
 
 
-def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | None = None) -> Version | BlobSkip:
+NOTEBOOK_SOURCES = ("stripped", "raw", "none")
+
+
+def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | None = None,
+             notebook_source: str = "raw") -> Version | BlobSkip:
     """Turn raw blob bytes into a Version, or a BlobSkip naming why not. `parsed`: the cells
-    of these same bytes from an earlier read (parsing is a pure function of the bytes)."""
+    of these same bytes from an earlier read (parsing is a pure function of the bytes);
+    `notebook_source`: which text a notebook's Version keeps (NOTEBOOK_SOURCES)."""
     if len(data) > max_bytes:
         return BlobSkip("too_large", f"{len(data)} bytes > max_file_bytes {max_bytes}")
     if data.startswith(LFS_PREFIX):
@@ -97,7 +105,7 @@ def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | No
     if data.find(b"\x00", 0, BINARY_SNIFF) >= 0:
         return BlobSkip("binary", f"NUL byte in the first {BINARY_SNIFF} bytes ({len(data)} bytes)")
     if kind == "notebook":
-        return _notebook(data, parsed)
+        return _notebook(data, parsed, notebook_source)
     if data.isascii():  # valid UTF-8 as it is: no need to build the text to know
         return Version(data)
     try:
@@ -107,16 +115,17 @@ def classify(data: bytes, kind: str, max_bytes: int, parsed: ParsedNotebook | No
     return Version(data if note is None else text.encode("utf-8"), decode_note=note)
 
 
-def _notebook(data: bytes, parsed: ParsedNotebook | None) -> Version | BlobSkip:
+def _notebook(data: bytes, parsed: ParsedNotebook | None, source: str) -> Version | BlobSkip:
     note = None
     if data.startswith(codecs.BOM_UTF8):
         data, note = data[len(codecs.BOM_UTF8):], "utf-8 with BOM"
     if parsed is None:  # a cached parse of these bytes was valid UTF-8 when first read
         try:
-            parsed = code_cells(data)
+            parsed = parse_notebook(data, strip=source == "stripped")
         except NotebookError as exc:
             return BlobSkip(exc.reason, exc.detail)
-    return Version(data, tuple(parsed.cells), parsed.converted_from_v3, note)
+    stored = data if source == "raw" else parsed.stripped if source == "stripped" else None
+    return Version(stored, tuple(parsed.cells), parsed.converted_from_v3, note, tuple(parsed.markdown))
 
 
 def make_reader(repo, reader: str, max_file_bytes: int) -> Prefetcher | None:
@@ -141,7 +150,8 @@ def make_pipeline(repo, reader: str, max_file_bytes: int) -> Pipeline | None:
 
 
 def _cells_cost(parsed: ParsedNotebook) -> int:
-    return 128 + 64 * len(parsed.cells) + sum(map(len, parsed.cells))
+    return (128 + 64 * (len(parsed.cells) + len(parsed.markdown)) + sum(map(len, parsed.cells))
+            + sum(map(len, parsed.markdown)) + len(parsed.stripped or b""))
 
 
 class BlobCache:
@@ -154,8 +164,9 @@ class BlobCache:
     def __init__(self, repo, max_file_bytes: int, budget_bytes: int = 64 << 20,
                  reader: Prefetcher | None = None, reader_min_bytes: int = CATFILE_MIN_BYTES,
                  cells_budget_bytes: int = 8 << 20, pipeline: Pipeline | None = None,
-                 damaged: Mapping[str, Damage] | None = None) -> None:
+                 damaged: Mapping[str, Damage] | None = None, notebook_source: str = "raw") -> None:
         self.repo = repo
+        self.notebook_source = notebook_source
         self.damaged = damaged or {}  # loose objects neither git nor libgit2 may read
         self.reader = reader
         self.pipeline = pipeline
@@ -246,7 +257,9 @@ class BlobCache:
         value = self._load(oid, kind, parsed)
         self.reads += 1
         if parsed is None and isinstance(value, Version) and value.cells is not None:
-            self._keep_cells(key, ParsedNotebook(list(value.cells), value.converted_from_v3))
+            stripped = value.data if self.notebook_source == "stripped" else None
+            self._keep_cells(key, ParsedNotebook(list(value.cells), value.converted_from_v3,
+                                                 list(value.markdown or ()), stripped))
         if value.cost <= self.budget // 4:
             self.entries[key] = value
             self.held += value.cost
@@ -270,7 +283,7 @@ class BlobCache:
         if isinstance(data, int):
             return BlobSkip("too_large", f"{data} bytes > max_file_bytes {self.max_file_bytes}")
         if data is not None:
-            return classify(data, kind, self.max_file_bytes, parsed)
+            return classify(data, kind, self.max_file_bytes, parsed, self.notebook_source)
         try:
             otype, size = self.repo.odb.read_header(oid)
             if otype != ObjectType.BLOB:
@@ -282,4 +295,4 @@ class BlobCache:
             return BlobSkip("missing_object", f"blob {oid} is not in the object store")
         except (pygit2.GitError, ValueError, OSError, MemoryError) as exc:
             return BlobSkip("corrupt_object", f"blob {oid}: {exc}"[:300])
-        return classify(data, kind, self.max_file_bytes, parsed)
+        return classify(data, kind, self.max_file_bytes, parsed, self.notebook_source)

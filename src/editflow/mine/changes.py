@@ -7,8 +7,9 @@ where libgit2 sees a rename, or pairs an added notebook with a different deleted
 git diffs the trees in its own process, on the other core: 0.05 ms a commit, plus 0.05 ms
 turning libgit2's deltas into Python objects, that the miner no longer pays.
 
-One `git log --reverse --first-parent --no-merges -M<n>% --raw -z` covers the commits being
-mined and is read as the miner gets to each commit (gitlog.py). Where git cannot answer,
+One `git log --reverse --first-parent --no-merges -M<n>% --raw -z` (mine.history: all: the
+miner's commit ids on stdin, `--no-walk=unsorted --stdin`) covers the commits being mined
+and is read as the miner gets to each commit (gitlog.py). Where git cannot answer,
 libgit2 diffs the trees and detects renames itself (history.relevant_changes): for every
 commit when git is not installed or the repository is a partial clone (git would fetch
 absent blobs over the network); from the commit where git stopped when a blob it needs for
@@ -21,7 +22,7 @@ import re
 import shutil
 from typing import Callable
 
-from editflow.mine.gitlog import Answer, GitLogStream, span
+from editflow.mine.gitlog import Answer, GitLogStream, walk_args
 from editflow.mine.history import Delta, Side
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,12 @@ class ChangeFeed:
     touch a notebook or .py path, or None where git stopped before the commit."""
 
     def __init__(self, git_dir: str, head: str, since: str | None, similarity: int,
-                 suffixes: tuple[bytes, ...]) -> None:
-        cmd = ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", "--reverse", "--first-parent",
-               "--no-merges", f"-M{similarity}%", "--raw", "-z", "--no-abbrev", "--format=%x01%H",
-               span(head, since), "--"]
-        self._stream = GitLogStream(cmd, b"\x01", lambda block: parse_block(block, suffixes), "tree diffs")
+                 suffixes: tuple[bytes, ...], commits: list[str] | None = None) -> None:
+        walk, revs, stdin = walk_args(head, since, commits)
+        cmd = ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", *walk, "--no-merges", f"-M{similarity}%",
+               "--raw", "-z", "--no-abbrev", "--format=%x01%H", *revs, "--"]
+        self._stream = GitLogStream(cmd, b"\x01", lambda block: parse_block(block, suffixes), "tree diffs",
+                                    stdin=stdin)
 
     def expect(self, commits: list[str]) -> None:
         self._stream.expect(commits)

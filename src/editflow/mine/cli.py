@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         repo_name=args.name or default_name(args.repo),
         license=args.license.lower() if args.license else None,
         max_file_bytes=cfg["max_file_bytes"], include_python=cfg["include_python"],
-        rename_similarity=cfg["rename_similarity"])
+        rename_similarity=cfg["rename_similarity"], notebook_source=cfg["notebook_source"],
+        history=cfg["history"])
     workers = args.workers or cfg["resources"]["threads"]
     try:
         path = prepare(args.repo, args.clone_dir, cfg["clone"])

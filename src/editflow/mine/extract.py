@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 from editflow.cells import render_cells
+from editflow.config import section_defaults
 from editflow.mine.blobs import CATFILE_MIN_BYTES, BlobCache, BlobSkip, Version, make_pipeline, make_reader
 from editflow.mine.changes import CommitDeltas
 from editflow.mine.diffstat import diff_stats
@@ -21,14 +22,19 @@ from editflow.looseobjects import Damage
 from editflow.records import edit_id
 
 
+_DEFAULTS = section_defaults("mine")  # one place for defaults: the config schema
+
+
 @dataclass(frozen=True)
 class MineSettings:
     repo_name: str
     license: str | None
-    max_file_bytes: int = 20_000_000
-    include_python: bool = True
-    rename_similarity: int = 50
+    max_file_bytes: int = _DEFAULTS["max_file_bytes"]
+    include_python: bool = _DEFAULTS["include_python"]
+    rename_similarity: int = _DEFAULTS["rename_similarity"]
     include_notebooks: bool = True  # not a config key: lets benchmarks time .py mining alone
+    notebook_source: str = _DEFAULTS["notebook_source"]  # stripped | raw | none (blobs.NOTEBOOK_SOURCES)
+    history: str = _DEFAULTS["history"]  # all | first_parent (history.py)
 
 
 # Read-ahead: commits diffed (and their large blobs requested from git) before they are mined.
@@ -117,7 +123,7 @@ class Extractor:
                                reader=make_reader(repo, reader, settings.max_file_bytes),
                                reader_min_bytes=0 if reader == "git-cat-file" else CATFILE_MIN_BYTES,
                                pipeline=make_pipeline(repo, reader, settings.max_file_bytes),
-                               damaged=self.damaged)
+                               damaged=self.damaged, notebook_source=settings.notebook_source)
 
     def close(self) -> None:
         self.cache.close()
@@ -259,12 +265,15 @@ class Extractor:
             "old_source": old.data if old else None, "new_source": new.data if new else None,
             "old_cells": None, "new_cells": None, "cell_ops": None,
             "license": self.s.license,
+            "old_blob": ch.old_id, "new_blob": ch.new_id, "old_markdown": None, "new_markdown": None,
         }
         if ch.kind == "notebook":
             old_cells = list(old.cells) if old else []
             new_cells = list(new.cells) if new else []
             row["old_cells"] = old_cells if old else None
             row["new_cells"] = new_cells if new else None
+            row["old_markdown"] = list(old.markdown) if old else None
+            row["new_markdown"] = list(new.markdown) if new else None
             row["cell_ops"] = cell_ops(old_cells, new_cells)
             a, d, h = diff_stats(render_cells(old_cells) if old else None,
                                  render_cells(new_cells) if new else None)

@@ -43,7 +43,8 @@ class GitLogStream(Generic[T]):
     (oldest first), and `take` is called in that order (skipping commits is fine)."""
 
     def __init__(self, command: list[str], delimiter: bytes,
-                 parse: Callable[[bytes], tuple[str, T]], what: str, niceness: int = 0) -> None:
+                 parse: Callable[[bytes], tuple[str, T]], what: str, niceness: int = 0,
+                 stdin: bytes | None = None) -> None:
         self._pos: dict[str, int] = {}
         self._delimiter = delimiter
         self._parse = parse
@@ -55,12 +56,20 @@ class GitLogStream(Generic[T]):
         self._eof = False
         self.failed = False
         self._stderr = tempfile.TemporaryFile()
+        source = subprocess.DEVNULL
         try:
+            if stdin is not None:  # a file, not a pipe: git reads all of it before printing
+                source = tempfile.TemporaryFile()
+                source.write(stdin)
+                source.seek(0)
             self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr,
-                                          stdin=subprocess.DEVNULL, env={**os.environ, **GIT_ENV})
+                                          stdin=source, env={**os.environ, **GIT_ENV})
         except BaseException:
             self._stderr.close()
             raise
+        finally:
+            if stdin is not None and source is not subprocess.DEVNULL:
+                source.close()
         if niceness:  # a feed whose answers are optional yields the CPU to the ones waited for
             try:
                 os.setpriority(os.PRIO_PROCESS, self._proc.pid, niceness)
@@ -159,3 +168,13 @@ class GitLogStream(Generic[T]):
 
 def span(head: str, since: str | None) -> str:
     return f"{since}..{head}" if since else head
+
+
+def walk_args(head: str, since: str | None, commits: list[str] | None
+              ) -> tuple[list[str], list[str], bytes | None]:
+    """(git log options, revisions, stdin) that make git print the commits the miner walks,
+    in its order: since..head along first parents, or exactly `commits` (mine.history: all,
+    an order none of git's own walks gives) read from stdin."""
+    if commits is None:
+        return ["--reverse", "--first-parent"], [span(head, since)], None
+    return ["--no-walk=unsorted", "--stdin"], [], "".join(c + "\n" for c in commits).encode("ascii")

@@ -2,7 +2,8 @@
 
 Incremental: when the previous output was mined from an ancestor (on the first-parent
 line) of the requested head, with the same settings, only the new commits are mined and
-appended; the result is byte-identical to a full mine (see writer.py).
+appended; the result is byte-identical to a full mine (see writer.py), in both history
+modes (history.history_of orders `all` so that an earlier head's history is a prefix).
 """
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from editflow.looseobjects import Damage, scan_loose
 from editflow.mine import worker
 from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
 from editflow.mine.extract import MineSettings, skip_row
-from editflow.mine.history import first_parent_history
+from editflow.mine.history import history_of
 from editflow.mine.pydiff import PyDiffFeed
 from editflow.mine.writer import EditWriter, MineState, read_state, write_skips
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2      # bump when the meaning of any column changes: forces a full re-mine
+FORMAT_VERSION = 3      # bump when the meaning of any column changes: forces a full re-mine
+# 3: old_blob/new_blob/old_markdown/new_markdown; notebook sources per mine.notebook_source
 CHUNK_COMMITS = 8       # commits per worker task: reuses the blob cache, bounds memory in flight
 MIN_PARALLEL = 32       # fewer new commits than this are mined in-process
 
@@ -124,20 +126,23 @@ class GitFeeds:
     diffs: PyDiffFeed | None
 
     @staticmethod
-    def start(repo, head: str, since: str | None, settings: MineSettings) -> "GitFeeds | None":
+    def start(repo, head: str, since: str | None, settings: MineSettings,
+              commits: list[str] | None = None) -> "GitFeeds | None":
         """Started before the miner walks its own history, so that git's walk (it prints
-        oldest first) overlaps it; None where git must not or cannot read the repository."""
+        oldest first) overlaps it, or given the miner's `commits` (mine.history: all: git
+        prints exactly those, in that order); None where git must not or cannot read the
+        repository."""
         if not git_may_read(repo):
             return None
         git_dir = str(repo.path)
         suffixes = relevant_suffixes(settings.include_python, settings.include_notebooks)
         try:
-            changes = ChangeFeed(git_dir, head, since, settings.rename_similarity, suffixes)
+            changes = ChangeFeed(git_dir, head, since, settings.rename_similarity, suffixes, commits)
         except OSError as exc:
             log.warning("git could not start (%s); libgit2 diffs the trees", exc)
             return None
         try:
-            diffs = PyDiffFeed(git_dir, head, since) if settings.include_python else None
+            diffs = PyDiffFeed(git_dir, head, since, commits) if settings.include_python else None
         except OSError:
             diffs = None
         return GitFeeds(since, changes, diffs)
@@ -206,8 +211,10 @@ def _mine_locked(repo_path, out, skips_out, settings, head_sha, workers, progres
     prev = _previous(out, skips_out, fp)
     # git starts before the walk of the history, unless the output is already at this head
     # (a rerun with nothing new: the common case of a crawl run again)
-    git = None if prev is not None and prev.head == head else GitFeeds.start(
-        repo, head, prev.head if prev else None, settings)
+    # (a rerun with nothing new: the common case of a crawl run again); with mine.history
+    # all, git is given the walked commits, so it starts after the walk
+    early = settings.history == "first_parent" and not (prev is not None and prev.head == head)
+    git = GitFeeds.start(repo, head, prev.head if prev else None, settings) if early else None
     try:
         return _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress,
                              partial, chunk_commits, min_parallel, reader, damaged)
@@ -218,11 +225,11 @@ def _mine_locked(repo_path, out, skips_out, settings, head_sha, workers, progres
 
 def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress, partial,
                   chunk_commits, min_parallel, reader, damaged) -> MineReport:
-    history = first_parent_history(repo, head, damaged)
+    history = history_of(repo, head, settings.history, damaged)
     commits = history.commits
     state = MineState(head, len(commits), fp, history.broken is None)
     start = 0
-    if prev is not None and prev.n_commits <= len(commits) and commits[prev.n_commits - 1] == prev.head:
+    if prev is not None and history.extends(prev.n_commits, prev.head):
         start = prev.n_commits
         if prev == state:
             log.info("%s is up to date (%d commits, head %s)", out, len(commits), head[:12])
@@ -244,7 +251,8 @@ def _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, 
     if git is None or git.since != since:
         # not started (the head looked up to date), or the previous output turned out not
         # to be a prefix of this history (rare: a rewritten one): git covers what is mined
-        git = restarted = GitFeeds.start(repo, head, since, settings)
+        git = restarted = GitFeeds.start(repo, head, since, settings,
+                                         new if settings.history == "all" else None)
     try:
         if git is not None:
             git.expect(new)

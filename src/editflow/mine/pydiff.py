@@ -13,7 +13,7 @@ failed or is missing) is diffed by libgit2 as before, so the feed only moves wor
 """
 from __future__ import annotations
 
-from editflow.mine.gitlog import Answer, GitLogStream, span
+from editflow.mine.gitlog import Answer, GitLogStream, walk_args
 
 Stats = tuple[int, int, int]
 PairStats = dict[tuple[str | None, str | None], Stats]
@@ -21,15 +21,18 @@ PairStats = dict[tuple[str | None, str | None], Stats]
 _ZERO = "0" * 40
 
 
-def git_command(git_dir: str, head: str, since: str | None) -> list[str]:
-    """`git log -p` over since..head, first parents, `.py` paths, libgit2's diff options.
+def git_command(git_dir: str, head: str, since: str | None, commits: list[str] | None = None
+                ) -> tuple[list[str], bytes | None]:
+    """`git log -p` (and its stdin) over since..head, first parents (or exactly `commits`),
+    `.py` paths, libgit2's diff options.
 
     Options, not configuration, fix every knob that changes the numbers: user and system
     config are ignored, and the command line wins over a repository's own."""
-    return ["git", "-C", git_dir, "log", "--reverse", "--first-parent", "--no-merges", "--full-history",
+    walk, revs, stdin = walk_args(head, since, commits)
+    return ["git", "-C", git_dir, "log", *walk, "--no-merges", "--full-history",
             "--format=%x00%H", "-p", "--full-index", "--no-renames", "--no-color", "--no-ext-diff",
             "--no-textconv", "--diff-algorithm=myers", "--no-indent-heuristic", "-U3",
-            "--inter-hunk-context=0", span(head, since), "--", ":(icase)*.py"]
+            "--inter-hunk-context=0", *revs, "--", ":(icase)*.py"], stdin
 
 
 def parse_commit(block: bytes) -> tuple[str, PairStats]:
@@ -65,12 +68,13 @@ class PyDiffFeed:
     """git's `.py` numbers per commit, taken without waiting: where git has not got there
     yet (it walks the span before printing), failed or said nothing, the caller diffs."""
 
-    def __init__(self, git_dir: str, head: str, since: str | None = None) -> None:
+    def __init__(self, git_dir: str, head: str, since: str | None = None,
+                 commits: list[str] | None = None) -> None:
         # nice 10: the miner waits for the changes feed and the blob reads, never for this
         # one (it diffs itself what git has not reported): on 2 cores that order is worth
         # 4-10% of `.py` mining (fastcore, nbdev)
-        self._stream = GitLogStream(git_command(git_dir, head, since), b"\x00", parse_commit, ".py diffs",
-                                    niceness=10)
+        cmd, stdin = git_command(git_dir, head, since, commits)
+        self._stream = GitLogStream(cmd, b"\x00", parse_commit, ".py diffs", niceness=10, stdin=stdin)
 
     def expect(self, commits: list[str]) -> None:
         self._stream.expect(commits)

@@ -40,7 +40,7 @@ def row_cost(row: dict) -> int:
     for key in ("old_source", "new_source", "message"):
         if row.get(key):
             cost += len(row[key])
-    for key in ("old_cells", "new_cells"):
+    for key in ("old_cells", "new_cells", "old_markdown", "new_markdown"):
         if row.get(key):
             cost += sum(map(len, row[key]))
     return cost
