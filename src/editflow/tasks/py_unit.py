@@ -23,7 +23,6 @@ import pyarrow as pa
 from editflow.coeditor.encoding import decode as decode_unit
 from editflow.coeditor.pycommits import build_problems, repo_dir_resolver
 from editflow.coeditor.settings import UnitSettings
-from editflow.coeditor.tables import unit_scores
 from editflow.tasks.base import VIEW_SCHEMA, Decoded, TaskSpec
 
 SETTINGS_ENV = "EDITFLOW_PY_UNIT"
@@ -43,6 +42,13 @@ def settings_from_env(ablation: str | None = None) -> tuple[UnitSettings, Any]:
 def decode(text: str, source: str) -> Decoded:
     d = decode_unit(text, source)
     return Decoded(d.code, d.ok, d.reason)
+
+
+def unit_scores(table: pa.Table):
+    """Coeditor's EM on the decoded unit (`unit_em`); imported on use (numba is slow to load)."""
+    from editflow.coeditor.tables import unit_scores as scores
+
+    return scores(table)
 
 
 def make_view(task: str, ablation: str | None = None, oneline: bool = False):
