@@ -6,7 +6,9 @@ and base64 PNG images, edited over time; .py modules), built once into --cache-d
 packed with `git repack` like a real clone.
 
 For each repository and each kind (notebooks, .py) it times:
-  seed      the ipynb-edit method, written here: `git log --first-parent --name-status`,
+  seed      the ipynb-edit method, written here: `git log --no-merges -M --name-status`
+            (every non-merge commit reachable from the head, as editflow's default
+            mine.history all; --history first_parent adds --first-parent to both),
             then one `git show COMMIT:PATH` per file side, nbformat.reads + difflib opcodes
             for notebooks, difflib line diff for .py;
   pydriller PyDriller's Repository(...).traverse_commits(), source before/after of each
@@ -15,7 +17,8 @@ For each repository and each kind (notebooks, .py) it times:
             process tree's resident memory is sampled (peak RSS = sum over the tree).
 and prints records/s, the ratios editflow/seed and editflow/pydriller, peak RSS, and checks
 that editflow finds every (commit, notebook) the seed method finds with identical code-cell
-lists. The last line is one JSON object. With --repeat N every method runs N times,
+lists. With --partial it also times editflow on a blob-filtered partial clone of each
+repository and reports partial/complete. The last line is one JSON object. With --repeat N every method runs N times,
 interleaved (editflow, seed, pydriller, editflow, ...), and each method's median run is
 reported: on a shared machine one run of any method can land in a burst of other work.
 
@@ -195,14 +198,15 @@ def _digest(old: list[str] | None, new: list[str] | None) -> str:
     return hashlib.sha1(json.dumps([old, new]).encode()).hexdigest()
 
 
-def seed_style(repo: str, kind: str, out_dir: Path) -> dict:
+def seed_style(repo: str, kind: str, out_dir: Path, history: str = "all") -> dict:
     """One `git log`, then one `git show` per file side, as the ipynb-edit miner did; like its
     change_stat.py it writes one JSON line per edit (commit, message, file, old, new content)."""
     import warnings
 
     warnings.filterwarnings("ignore")
     sink = open(out_dir / f"seed-{kind}.jsonl", "w", encoding="utf-8")
-    cmd = ["git", "-C", repo, "log", "--first-parent", "--no-merges", "-M", "--name-status",
+    walk = ["--first-parent"] if history == "first_parent" else []  # all: ipynb-edit's plain `git log`
+    cmd = ["git", "-C", repo, "log", *walk, "--no-merges", "-M", "--name-status",
            "--format=%x1e%H%x00%P%x00%B%x00"]
     done = subprocess.run(cmd, capture_output=True)
     if done.returncode:  # e.g. a partial clone: rename detection needs absent blobs
@@ -294,14 +298,15 @@ from editflow.mine.extract import MineSettings
 from editflow.mine.miner import mine
 import pandas, pyarrow.parquet, pygit2, tqdm  # interpreter start-up and imports are not mining
 kind, repo, out, workers = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+history, notebook_source, partial = sys.argv[5], sys.argv[6], sys.argv[7] == "partial"
 s = MineSettings(repo_name="bench/repo", license=None, include_python=kind == "python",
-                 include_notebooks=kind == "notebook")
+                 include_notebooks=kind == "notebook", history=history, notebook_source=notebook_source)
 import resource
 def cpu():
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime  # workers and git, once waited for
 t, c = time.perf_counter(), cpu()
-r = mine(repo, out / "e.parquet", out / "s.parquet", s, workers=workers)
+r = mine(repo, out / "e.parquet", out / "s.parquet", s, workers=workers, partial=partial)
 print(json.dumps({{"seconds": time.perf_counter() - t, "cpu_seconds": round(cpu() - c, 2),
                    "records": r.edits, "skips": r.skips}}))
 """
@@ -338,11 +343,13 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     return sum(sizes), max(sizes, default=0)
 
 
-def editflow_style(repo: str, kind: str, workers: int, out_dir: Path) -> dict:
+def editflow_style(repo: str, kind: str, workers: int, out_dir: Path, history: str = "all",
+                   notebook_source: str = "stripped", partial: bool = False) -> dict:
     out = out_dir / kind
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(src=str(ROOT / "src")), kind, repo, str(out), str(workers)],
+    proc = subprocess.Popen([sys.executable, "-c", CHILD.format(src=str(ROOT / "src")), kind, repo, str(out), str(workers),
+                             history, notebook_source, "partial" if partial else "complete"],
                             stdout=subprocess.PIPE, text=True)
     peak = peak_one = 0
     stop = threading.Event()
@@ -407,6 +414,27 @@ def _median_run(runs: list[dict]) -> dict:
     return mid
 
 
+def partial_clone(repo: str, work: Path, args) -> str:
+    """A blob-filtered bare clone of `repo` whose notebook and .py blobs are fetched once
+    here, untimed (as the first mine of a partial clone does); every other blob stays absent."""
+    import pygit2
+
+    from editflow.mine.extract import MineSettings
+    from editflow.mine.miner import mine
+
+    src = Path(repo).resolve()
+    target = work / "partial.git"
+    subprocess.run(["git", "-c", "uploadpack.allowFilter=true", "clone", "-q", "--bare", "--no-local",
+                    "--filter=blob:none", "--upload-pack", "git -c uploadpack.allowFilter=true upload-pack",
+                    f"file://{src}", str(target)], check=True)
+    mine(str(target), work / "prefetch.parquet", None,
+         MineSettings(repo_name="bench/prefetch", license=None, history=args.history), partial=True)
+    (work / "prefetch.parquet").unlink()
+    r = pygit2.Repository(str(target))
+    print(f"   partial clone {target}: {sum(1 for _ in r.odb)} objects present", file=sys.stderr)
+    return str(target)
+
+
 def bench_repo(repo: str, args) -> dict:
     import pygit2
 
@@ -414,13 +442,18 @@ def bench_repo(repo: str, args) -> dict:
     print(f"\n== {repo} ({n_commits} commits reachable)", file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="mine-bench-"))
     result = {"repo": repo, "commits": n_commits}
+    partial = partial_clone(repo, work, args) if args.partial else None
     try:
         for kind in ("notebook", "python"):
             row = {}
-            runs: dict[str, list[dict]] = {"editflow": [], "seed": [], "pydriller": []}
+            runs: dict[str, list[dict]] = {"editflow": [], "editflow_partial": [], "seed": [], "pydriller": []}
             for _ in range(args.repeat):  # interleaved, so that every method meets the same load
-                runs["editflow"].append(_timed(editflow_style, repo, kind, args.workers, work))
-                runs["seed"].append(_timed(seed_style, repo, kind, work))
+                runs["editflow"].append(_timed(editflow_style, repo, kind, args.workers, work, args.history,
+                                               args.notebook_source))
+                if partial is not None:
+                    runs["editflow_partial"].append(_timed(editflow_style, partial, kind, args.workers, work,
+                                                           args.history, args.notebook_source, True))
+                runs["seed"].append(_timed(seed_style, repo, kind, work, args.history))
                 if not args.skip_pydriller:
                     runs["pydriller"].append(_timed(pydriller_style, pydriller_repo(repo, work), kind))
             for name, rs in runs.items():
@@ -443,11 +476,15 @@ def bench_repo(repo: str, args) -> dict:
             row["cpu_ratio_vs_seed"] = round(row["seed"]["cpu_seconds"] / ours["cpu_seconds"], 1)
             if "pydriller" in row:
                 row["ratio_vs_pydriller"] = round(row["pydriller"]["seconds"] / ours["seconds"], 1)
+            if "editflow_partial" in row:
+                row["editflow_partial"].pop("found", None)
+                row["partial_vs_complete"] = round(row["editflow_partial"]["seconds"] / ours["seconds"], 2)
             result[kind] = row
             line = "  ".join(f"{n}: {r['records']} rec in {r['seconds']}s, cpu {r['cpu_seconds']}s ({r['records_per_s']}/s)"
                              for n, r in row.items() if isinstance(r, dict) and "seconds" in r)
             print(f"{kind:>8}  {line}  | x{row['ratio_vs_seed']} vs seed (cpu x{row['cpu_ratio_vs_seed']})"
                   + (f", x{row['ratio_vs_pydriller']} vs pydriller" if "pydriller" in row else "")
+                  + (f", partial/complete {row['partial_vs_complete']}" if "partial_vs_complete" in row else "")
                   + f" | peak RSS {ours['peak_rss_mb']} MB (tree), {ours['peak_rss_mb_one_process']} MB (largest process)",
                   file=sys.stderr)
             if "check" in row:
@@ -465,6 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache-dir", default=str(ROOT / "results" / "benchmarks" / "cache"))
     p.add_argument("--workers", type=int, default=1, help="editflow worker processes (default 1, as mine.workers)")
     p.add_argument("--skip-pydriller", action="store_true")
+    p.add_argument("--history", choices=["all", "first_parent"], default="all",
+                   help="mine.history for editflow; the seed method walks the same commits (default all)")
+    p.add_argument("--notebook-source", choices=["stripped", "raw", "none"], default="stripped",
+                   help="mine.notebook_source for editflow (default stripped)")
+    p.add_argument("--partial", action="store_true",
+                   help="also time editflow on a blob-filtered partial clone of each repository (made once "
+                        "here, its notebook and .py blobs fetched untimed) and report partial/complete")
     p.add_argument("--repeat", type=int, default=1,
                    help="run every method N times, interleaved, and report each one's median run")
     args = p.parse_args(argv)
@@ -489,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb_one_process": rss_one, "notebook_cpu_ratio_vs_seed": min(nb_cpu), "python_cpu_ratio_vs_seed": min(py_cpu),
         "load_average_1m": round(os.getloadavg()[0], 1), "load_average_at_start": load_at_start,
         "repeat": args.repeat,
+        "history": args.history, "notebook_source": args.notebook_source,
         "goals": {"notebook_ratio_vs_seed>=10": min(nb) >= 10, "python_ratio_vs_seed>=20": min(py) >= 20,
                   "peak_rss_mb<500": rss < 500},
         "repos": results,

@@ -11,9 +11,9 @@ One `git log --reverse --first-parent --no-merges -M<n>% --raw -z` (mine.history
 miner's commit ids on stdin, `--no-walk=unsorted --stdin`) covers the commits being mined
 and is read as the miner gets to each commit (gitlog.py). Where git cannot answer,
 libgit2 diffs the trees and detects renames itself (history.relevant_changes): for every
-commit when git is not installed or the repository is a partial clone (git would fetch
-absent blobs over the network); from the commit where git stopped when a blob it needs for
-rename detection is absent or corrupt.
+commit when git is not installed; for the commit where git stopped when a blob it needs for
+rename detection is absent (a partial clone: git is never let fetch) or corrupt, after which
+git restarts with the next commit.
 """
 from __future__ import annotations
 
@@ -33,15 +33,6 @@ CommitDeltas = Callable[[str], "list[Delta] | None"]
 _STATUS = {b"A": "added", b"D": "deleted", b"M": "modified", b"R": "renamed"}
 
 
-def is_partial_clone(repo) -> bool:
-    """A blob-filtered clone: git would fetch absent blobs on demand (we never want that)."""
-    config = repo.config
-    for key in ("extensions.partialclone", "extensions.partialClone"):
-        if key in config:
-            return True
-    return any(entry.name.endswith(".promisor") and entry.value == "true" for entry in config)
-
-
 def relevant_suffixes(include_python: bool, include_notebooks: bool) -> tuple[bytes, ...]:
     return (b".py",) * include_python + (b".ipynb",) * include_notebooks
 
@@ -53,11 +44,14 @@ class ChangeFeed:
 
     def __init__(self, git_dir: str, head: str, since: str | None, similarity: int,
                  suffixes: tuple[bytes, ...], commits: list[str] | None = None) -> None:
-        walk, revs, stdin = walk_args(head, since, commits)
-        cmd = ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", *walk, "--no-merges", f"-M{similarity}%",
-               "--raw", "-z", "--no-abbrev", "--format=%x01%H", *revs, "--"]
+        def command(commits: list[str] | None) -> tuple[list[str], bytes | None]:
+            walk, revs, stdin = walk_args(head, since, commits)
+            return ["git", "-C", git_dir, "-c", "log.showRoot=true", "log", *walk, "--no-merges",
+                    f"-M{similarity}%", "--raw", "-z", "--no-abbrev", "--format=%x01%H", *revs, "--"], stdin
+
+        cmd, stdin = command(commits)
         self._stream = GitLogStream(cmd, b"\x01", lambda block: parse_block(block, suffixes), "tree diffs",
-                                    stdin=stdin)
+                                    stdin=stdin, restart=command)
 
     def expect(self, commits: list[str]) -> None:
         self._stream.expect(commits)
@@ -71,8 +65,10 @@ class ChangeFeed:
 
 
 def git_may_read(repo) -> bool:
-    """Whether git may run on this repository: installed, and not a partial clone."""
-    return shutil.which("git") is not None and not is_partial_clone(repo)
+    """Whether git may run on this repository: installed. In a partial clone git never
+    fetches (gitlog.GIT_ENV): a commit whose diff needs an absent blob stops git, that commit
+    is libgit2's, and git restarts just after it (gitlog.GitLogStream)."""
+    return shutil.which("git") is not None
 
 
 def _any_relevant(raw: bytes, suffixes: tuple[bytes, ...]) -> bool:

@@ -25,9 +25,14 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Fix what would change git's output: no system or user configuration, no network.
-GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+# GIT_ALLOW_PROTOCOL names no real transport: a partial clone's lazy fetch of an absent blob
+# fails at once, also on git before 2.45 (which ignores GIT_NO_LAZY_FETCH), and git stops.
+GIT_ENV = {"GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": "none", "GIT_TERMINAL_PROMPT": "0",
+           "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_CONFIG_GLOBAL": os.devnull}
 _PIPE_BYTES = 1 << 20
+MAX_RESTARTS = 1000  # git restarted after a commit it died on, at most this often per run
+MAX_STALLS = 8       # ... and not again after this many restarts in a row that printed nothing
 
 
 class Answer(Enum):
@@ -44,11 +49,18 @@ class GitLogStream(Generic[T]):
 
     def __init__(self, command: list[str], delimiter: bytes,
                  parse: Callable[[bytes], tuple[str, T]], what: str, niceness: int = 0,
-                 stdin: bytes | None = None) -> None:
+                 stdin: bytes | None = None,
+                 restart: Callable[[list[str]], tuple[list[str], bytes]] | None = None) -> None:
         self._pos: dict[str, int] = {}
+        self._commits: list[str] = []
         self._delimiter = delimiter
         self._parse = parse
         self._what = what
+        self._niceness = niceness
+        self._restart = restart    # (command, stdin) that prints exactly the given commits
+        self.restarts = 0
+        self._stalls = 0           # restarts in a row that died before printing a commit
+        self._started_from = -1    # position the running git started after
         self._ready: deque[tuple[int, T]] = deque()
         self._passed = -1          # position of the last commit parsed
         self._started = -1         # position of the commit git is printing (all before: done)
@@ -56,6 +68,13 @@ class GitLogStream(Generic[T]):
         self._eof = False
         self.failed = False
         self._stderr = tempfile.TemporaryFile()
+        try:
+            self._spawn(command, stdin)
+        except BaseException:
+            self._stderr.close()
+            raise
+
+    def _spawn(self, command: list[str], stdin: bytes | None) -> None:
         source = subprocess.DEVNULL
         try:
             if stdin is not None:  # a file, not a pipe: git reads all of it before printing
@@ -64,15 +83,12 @@ class GitLogStream(Generic[T]):
                 source.seek(0)
             self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=self._stderr,
                                           stdin=source, env={**os.environ, **GIT_ENV})
-        except BaseException:
-            self._stderr.close()
-            raise
         finally:
             if stdin is not None and source is not subprocess.DEVNULL:
                 source.close()
-        if niceness:  # a feed whose answers are optional yields the CPU to the ones waited for
+        if self._niceness:  # a feed whose answers are optional yields the CPU to the ones waited for
             try:
-                os.setpriority(os.PRIO_PROCESS, self._proc.pid, niceness)
+                os.setpriority(os.PRIO_PROCESS, self._proc.pid, self._niceness)
             except (AttributeError, OSError):
                 pass
         self._fd = self._proc.stdout.fileno()
@@ -85,6 +101,7 @@ class GitLogStream(Generic[T]):
             pass  # the default 64 KB buffer: git stalls sooner, the answers are the same
 
     def expect(self, commits: list[str]) -> None:
+        self._commits = commits
         self._pos = {c: i for i, c in enumerate(commits)}
 
     def take(self, commit: str, wait: bool) -> tuple[Answer, T | None]:
@@ -111,8 +128,8 @@ class GitLogStream(Generic[T]):
                 select.select([self._fd], [], [])
                 continue
             if not chunk:
-                self._finish()
-                return
+                self._finish()  # or git restarted past the commit it died on: read on
+                continue
             if self._delimiter not in chunk:  # a large commit still arriving
                 self._pending.append(chunk)
             else:
@@ -145,9 +162,30 @@ class GitLogStream(Generic[T]):
             return
         # git died: the commit it was printing may be cut short (its answer is unknown),
         # the ones before it are done
-        self.failed = True
         self._stderr.seek(0)
         err = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        self._stderr.seek(0)
+        self._stderr.truncate()
+        died_on = max(self._passed + 1, self._started)  # the commit it was on, or just before it
+        rest = self._commits[died_on + 1:]
+        stuck = self._passed < self._started_from + 1 and self._started < self._started_from + 1
+        self._stalls = self._stalls + 1 if stuck else 0
+        if (self._restart is not None and self._commits and self.restarts < MAX_RESTARTS
+                and self._stalls < MAX_STALLS):
+            # e.g. a blob absent from a partial clone that rename detection wanted: only that
+            # commit is left to the caller (libgit2); git goes on with the ones after it
+            (log.warning if not self.restarts else log.debug)(
+                "git log (%s) stopped at %s (%s); that commit is libgit2's, git restarts after it",
+                self._what, self._commits[died_on][:12] if died_on < len(self._commits) else "the end",
+                err[:300] or f"exit {rc}")
+            self.restarts += 1
+            self._proc.stdout.close()
+            self._passed = self._started = self._started_from = died_on
+            if rest:
+                self._eof = False
+                self._spawn(*self._restart(rest))
+            return
+        self.failed = True
         log.warning("git log (%s) stopped (%s); libgit2 takes over from there", self._what,
                     err[:300] or f"exit {rc}")
 

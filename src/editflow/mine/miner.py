@@ -213,7 +213,8 @@ def _mine_locked(repo_path, out, skips_out, settings, head_sha, workers, progres
     # (a rerun with nothing new: the common case of a crawl run again)
     # (a rerun with nothing new: the common case of a crawl run again); with mine.history
     # all, git is given the walked commits, so it starts after the walk
-    early = settings.history == "first_parent" and not (prev is not None and prev.head == head)
+    # (and not before a partial clone's blobs are fetched)
+    early = settings.history == "first_parent" and not partial and not (prev is not None and prev.head == head)
     git = GitFeeds.start(repo, head, prev.head if prev else None, settings) if early else None
     try:
         return _mine_history(repo, out, skips_out, settings, head, fp, prev, git, workers, progress,

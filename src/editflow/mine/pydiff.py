@@ -74,7 +74,8 @@ class PyDiffFeed:
         # one (it diffs itself what git has not reported): on 2 cores that order is worth
         # 4-10% of `.py` mining (fastcore, nbdev)
         cmd, stdin = git_command(git_dir, head, since, commits)
-        self._stream = GitLogStream(cmd, b"\x00", parse_commit, ".py diffs", niceness=10, stdin=stdin)
+        self._stream = GitLogStream(cmd, b"\x00", parse_commit, ".py diffs", niceness=10, stdin=stdin,
+                                    restart=lambda rest: git_command(git_dir, head, since, rest))
 
     def expect(self, commits: list[str]) -> None:
         self._stream.expect(commits)
