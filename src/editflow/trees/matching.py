@@ -50,11 +50,19 @@ class MatchSettings:
                                # Python takes ~0.2 s at 100 nodes, ~0.03 s at 50)
 
 
+def _apted():
+    try:
+        import apted
+    except ImportError:
+        raise ImportError("editflow.trees needs the `apted` package: pip install 'editflow[trees]'") from None
+    return apted
+
+
 def ted_config(label_change_cost: int = 1):
     """APTED costs over Node: delete/insert 1, relabel `label_change_cost` when the labels
     differ (matching uses 3, so that nodes of different types are never paired), 1 when only
     values or roles do."""
-    from apted import Config
+    Config = _apted().Config
 
     class _Costs(Config):
         def rename(self, x, y):
@@ -222,9 +230,7 @@ class _Matcher:
 
     def recover_optimal(self, a: Node, b: Node) -> None:
         """The optimal (minimal tree edit distance) mapping between two small subtrees."""
-        from apted import APTED
-
-        for x, y in APTED(a, b, ted_config(3)).compute_edit_mapping():
+        for x, y in _apted().APTED(a, b, ted_config(3)).compute_edit_mapping():
             if x is not None and y is not None and x.label == y.label \
                     and not self.m.src_matched(x) and not self.m.dst_matched(y):
                 self.m.add(x, y)

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from editflow.trees.languages import Language
-from editflow.trees.matching import ted_config
+from editflow.trees.matching import _apted, ted_config
 from editflow.trees.node import Node
 from editflow.trees.script import KINDS, Op, edit_script
 
@@ -29,9 +29,7 @@ TED_MAX_NODES = 1000   # APTED is cubic in the worst case: larger pairs get NaN
 def tree_distance(a: Node, b: Node) -> float:
     if a.size() > TED_MAX_NODES or b.size() > TED_MAX_NODES:
         return math.nan
-    from apted import APTED
-
-    return float(APTED(a, b, ted_config(1)).compute_edit_distance())
+    return float(_apted().APTED(a, b, ted_config(1)).compute_edit_distance())
 
 
 def op_counts(pred: list[Op], gold: list[Op]) -> dict[str, tuple[int, int, int]]:
