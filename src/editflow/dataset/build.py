@@ -506,6 +506,7 @@ def build_dataset(edits: Sequence[str | Path], out: str | Path, section: dict[st
     """Build DIR/{train,val,test}.parquet, stats.json, plots/ and README.md; return the stats."""
     out = Path(out)
     settings = BuildSettings.from_section(section)
+    tasks.configure(section.get("task_settings"))
     check_writable(out, "--out", directory=True)
     counter = make_counter(tokenizer)
     log.info("dataset: %d edits file(s), %d skips file(s), tasks %s, tokenizer %s, max_tokens %s, "

@@ -21,7 +21,7 @@ from functools import lru_cache
 from editflow.tasks.base import Decoded, Example, TaskSpec, identity_decode
 
 __all__ = ["Decoded", "Example", "TaskSpec", "identity_decode", "get", "names", "specs",
-           "decode_table", "UnknownTaskError", "PLUGIN_ENV"]
+           "decode_table", "configure", "task_settings", "UnknownTaskError", "PLUGIN_ENV"]
 
 PLUGIN_ENV = "EDITFLOW_TASK_MODULES"
 
@@ -61,6 +61,24 @@ def _registry(plugins: str) -> dict[str, TaskSpec]:
                 raise ValueError(f"task {spec.name!r} is registered twice ({name} and another module)")
             found[spec.name] = spec
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+_SETTINGS: dict[str, dict] = {}
+
+
+def configure(settings: dict[str, dict] | None) -> None:
+    """Per-task settings for this process (the config's `dataset.task_settings`, keyed by task
+    name); the dataset stage sets them before it builds views. Each task validates its own."""
+    unknown = sorted(set(settings or {}) - set(names()))
+    if unknown:
+        raise UnknownTaskError(f"dataset.task_settings names unknown task(s) {unknown}; registered: {', '.join(names())}")
+    _SETTINGS.clear()
+    _SETTINGS.update({k: dict(v) for k, v in (settings or {}).items()})
+
+
+def task_settings(name: str) -> dict:
+    """The settings configured for task `name` ({} when none)."""
+    return dict(_SETTINGS.get(name, {}))
 
 
 def specs() -> dict[str, TaskSpec]:

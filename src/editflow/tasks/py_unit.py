@@ -9,13 +9,13 @@ library is editflow.coeditor (docs/coeditor.md); this module registers it.
 - `py-unit-oneline`: PyCommits-OneLine, the last changed line as the target (Table 3).
 - `py-unit-no-signatures`, `py-unit-small-context`, `py-unit-no-diffs`: the ablations (Table 5).
 
-Settings: the environment variable EDITFLOW_PY_UNIT (JSON: editflow.coeditor.settings keys,
-plus `repo_root`, the directory holding the mined repositories as `{slug}.git`, for signatures).
+Settings: the config's `dataset.task_settings.py-unit` (editflow.coeditor.settings keys, plus
+`repo_root`, the directory holding the mined repositories as `{slug}.git`, for signatures); the
+ablation variants read the same settings.
 """
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import pyarrow as pa
@@ -25,14 +25,15 @@ from editflow.coeditor.pycommits import build_problems, repo_dir_resolver
 from editflow.coeditor.settings import UnitSettings
 from editflow.tasks.base import VIEW_SCHEMA, Decoded, TaskSpec
 
-SETTINGS_ENV = "EDITFLOW_PY_UNIT"
 LABELS = {"artifact": "Python",
           "format": "the line-diff format (after a placeholder <extra_id_k>: <add> lines to insert, <del> to delete its line)",
           "code_label": "Code Unit"}
 
 
-def settings_from_env(ablation: str | None = None) -> tuple[UnitSettings, Any]:
-    section = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
+def configured_settings(ablation: str | None = None) -> tuple[UnitSettings, Any]:
+    from editflow import tasks
+
+    section = tasks.task_settings("py-unit")
     root = section.pop("repo_root", None)
     if ablation is not None:
         section["ablation"] = ablation
@@ -53,7 +54,7 @@ def unit_scores(table: pa.Table):
 
 def make_view(task: str, ablation: str | None = None, oneline: bool = False):
     def view(edits: pa.Table) -> pa.Table:
-        settings, resolver = settings_from_env(ablation)
+        settings, resolver = configured_settings(ablation)
         cols: dict[str, list] = {name: [] for name in VIEW_SCHEMA.names}
         for edit, p in build_problems(edits.to_pylist(), settings, resolver, oneline):
             row = {"edit_id": edit["edit_id"], "example_key": p.key, "task": task,
