@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from test_workflow import CONFIGS, ROOT, SNAKEMAKE, failure_report, read_table, Run
+from test_workflow import CONFIGS, E2E_TIMEOUT_S, ROOT, SNAKEMAKE, Run, failure_report, read_table
 
 # Two examples per edit (the whole file and its first five lines), a target that is an
 # encoding of the code (lines joined with " <NL> "), so decoding is not the identity.
@@ -58,6 +58,7 @@ infer: {tasks: [toy-lines], shots: [0]}
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(E2E_TIMEOUT_S + 120)
 def test_a_plugin_task_runs_through_the_reduced_dag(tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
@@ -70,7 +71,7 @@ def test_a_plugin_task_runs_through_the_reduced_dag(tmp_path):
                            if Path(p).resolve() != Path(sys.executable).parent.resolve())
     env = {**os.environ, "PATH": path, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "EDITFLOW_TASK_MODULES": "toy_task", "PYTHONPATH": f"{plugins}{os.pathsep}{ROOT / 'src'}"}
-    cmd = ["timeout", "-k", "10", "900", SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
+    cmd = ["timeout", "-k", "10", str(E2E_TIMEOUT_S), SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory",
            str(workdir), "--cores", "2", "--configfile", *CONFIGS, str(config)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, stdin=subprocess.DEVNULL)
     run = Run(workdir, proc.returncode, proc.stdout, proc.stderr, 0.0)
