@@ -54,6 +54,7 @@ run_name: toy
 dataset: {tasks: [toy-lines]}
 train: {tasks: [toy-lines]}
 infer: {tasks: [toy-lines], shots: [0]}
+benchmark: {sources: []}
 """
 
 
