@@ -125,7 +125,7 @@ def _task_scores(table) -> dict[str, Any]:
         for name, values in spec.extra_scores(table.take(pa.array(rows))).items():
             col = columns.setdefault(name, [None] * table.num_rows)
             for i, v in zip(rows.tolist(), np.asarray(values).tolist()):
-                col[i] = v
+                col[i] = None if isinstance(v, float) and v != v else v  # NaN -> null, as other metrics
     return {name: pa.array(values) for name, values in columns.items()}
 
 
@@ -161,11 +161,13 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
             out = out.drop_columns([name])
         out = out.append_column(name, pa.array(column_values(rows, name), type=column_type(name)))
 
+    task_scores: list[str] = []
     if decoded is not None:
         out = _replace_column(out, "applied_code", pa.array(decoded.code, pa.string()))
         out = _replace_column(out, "decode_ok", pa.array(decoded.ok, pa.bool_()))
         for name, column in _task_scores(out).items():
             out = _replace_column(out, name, column)
+            task_scores.append(name)
 
     sandbox_info = None
     if "tests" in table.column_names:
@@ -188,6 +190,7 @@ def score_table(table, tokenizer_spec: str | None, settings: dict[str, Any], wor
         "codebleu_failures": stats.codebleu_failures, "keystroke_skipped": stats.keystroke_skipped,
         "rouge_skipped": stats.rouge_skipped,
         "decode_failures": dict(sorted(decoded.failures.items())) if decoded is not None else {},
+        "task_scores": task_scores,
         "sandbox": sandbox_info, "seconds": round(time.monotonic() - t0, 3),
         "definitions": "docs/metrics.md",
     }

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -157,9 +157,19 @@ def _identity(path: str, table: pa.Table) -> tuple[str, str, int, str]:
     return str(found["model"]), str(found["task"]), int(found["shots"]), str(found["checkpoint"])
 
 
-def metric_columns(column_names: list[str]) -> list[str]:
+def metric_columns(column_names: list[str], task_scores: Sequence[str] = ()) -> list[str]:
+    """The shared metrics, the task's own scores (TaskSpec.extra_scores, named in the file's
+    `editflow.score` metadata) and pass@k, in that order."""
     known = [m for m in METRICS if m in column_names]
-    return known + sorted(c for c in column_names if PASS_AT_K.match(c))
+    extra = [c for c in task_scores if c in column_names and c not in known]
+    return known + extra + sorted(c for c in column_names if PASS_AT_K.match(c))
+
+
+def task_score_names(metadata: dict[bytes, bytes] | None) -> list[str]:
+    try:
+        return list(json.loads((metadata or {}).get(b"editflow.score", b"{}")).get("task_scores", []))
+    except (ValueError, AttributeError):
+        return []
 
 
 def load_scores(path: str | Path) -> ScoresFile:
@@ -173,7 +183,7 @@ def load_scores(path: str | Path) -> ScoresFile:
         raise ScoresError(f"{path}: not a readable Parquet file ({exc}); delete it and rerun `editflow score`") from exc
     if "example_id" not in table.column_names:
         raise ScoresError(f"{path}: no example_id column; is this a scores file from `editflow score`?")
-    metrics = metric_columns(table.column_names)
+    metrics = metric_columns(table.column_names, task_score_names(table.schema.metadata))
     if not metrics:
         raise ScoresError(f"{path}: none of the metric columns {list(METRICS)}; "
                           f"run `editflow score` on the predictions first")
