@@ -22,7 +22,22 @@ from editflow.trees.linearize import apply_text, parse_script
 from editflow.trees.scores import Row, score_rows
 from editflow.trees.script import ApplyError
 
-SETTINGS = EditCompletionSettings()
+SETTINGS = EditCompletionSettings()   # C3PO's settings; the config's dataset.task_settings.py-ast overrides
+
+
+def configured_settings() -> EditCompletionSettings:
+    """dataset.task_settings["py-ast"] over C3PO's defaults; py-ast-text reads the same, so both
+    views hold the same examples (the one-pass vs edit-script comparison)."""
+    import dataclasses
+
+    from editflow import tasks
+
+    given = tasks.task_settings("py-ast")
+    known = {f.name for f in dataclasses.fields(EditCompletionSettings)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(f"dataset.task_settings.py-ast: unknown key(s) {unknown}; allowed: {sorted(known)}")
+    return dataclasses.replace(SETTINGS, **given)
 
 
 def _examples(edit: dict, as_script: bool) -> list[Example]:
@@ -30,7 +45,7 @@ def _examples(edit: dict, as_script: bool) -> list[Example]:
     if not old or not new:
         return []
     out = []
-    for ex in build(old, new, "python", SETTINGS).examples:
+    for ex in build(old, new, "python", configured_settings()).examples:
         reference = python_ast.unparse(ex.post)
         counts = {k: sum(o.kind == k for o in ex.ops) for k in ("MOV", "DEL", "UPD", "INS")}
         out.append(Example(
