@@ -185,3 +185,20 @@ def test_hf_counter_counts_repeated_texts_once(tmp_path):
     counter._count_values = lambda values: (seen.append(list(values)), inner(values))[1]
     assert counter.count(pa.chunked_array([["a a", "a", "a a", None, ""]])).tolist() == [2, 1, 2, 0, 0]
     assert sorted(seen[0]) == ["", "a", "a a"]
+
+
+def test_notebook_decode_puts_back_the_final_newline_inference_strips():
+    from editflow.infer.postprocess import clean_output
+
+    row = edit_row(old_cells=["import a", "x = 1"], new_cells=["import a", "x = 2"])
+    for task in ("nb-file", "nb-cell"):
+        spec = tasks.get(task)
+        view = spec.build_view(edits_table([row])).to_pylist()[0]
+        raw = view["target"] + "\n### End\n"                      # what a model that stops writes
+        prediction = clean_output(raw, ("### End", "### Instruction"))
+        assert prediction == view["target"].rstrip("\n")            # inference strips the newline
+        assert spec.decode(prediction, view["source"]).code == view["reference"]
+        assert spec.decode(view["target"], view["source"]).code == view["reference"]
+    decode = tasks.get("nb-cell").decode
+    assert decode("# %%\nx = 2", "# %%\nx = 1").code == "# %%\nx = 2"   # percent: unchanged
+    assert decode("x = 2", "").code == "x = 2" and decode("", "x = 1\n").code == ""
