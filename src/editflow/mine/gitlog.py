@@ -60,6 +60,7 @@ class GitLogStream(Generic[T]):
         self._restart = restart    # (command, stdin) that prints exactly the given commits
         self.restarts = 0
         self._stalls = 0           # restarts in a row that died before printing a commit
+        self._lost: set[int] = set()  # positions git died on (restarted after them): unknown
         self._started_from = -1    # position the running git started after
         self._ready: deque[tuple[int, T]] = deque()
         self._passed = -1          # position of the last commit parsed
@@ -113,6 +114,8 @@ class GitLogStream(Generic[T]):
             self._ready.popleft()
         if self._ready and self._ready[0][0] == pos:
             return Answer.FOUND, self._ready.popleft()[1]
+        if pos in self._lost:
+            return Answer.UNKNOWN, None
         if self._passed >= pos or self._started > pos or (self._eof and not self.failed):
             return Answer.ABSENT, None
         return Answer.UNKNOWN, None
@@ -180,6 +183,7 @@ class GitLogStream(Generic[T]):
                 err[:300] or f"exit {rc}")
             self.restarts += 1
             self._proc.stdout.close()
+            self._lost.add(died_on)
             self._passed = self._started = self._started_from = died_on
             if rest:
                 self._eof = False

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from editflow.atomic import atomic_path, output_lock, remove_stale_temps
 from editflow.looseobjects import Damage, scan_loose
 from editflow.mine import worker
-from editflow.mine.changes import ChangeFeed, git_may_read, relevant_suffixes
+from editflow.mine.changes import ChangeFeed, git_may_read, is_partial_clone, relevant_suffixes
 from editflow.mine.extract import MineSettings, skip_row
 from editflow.mine.history import history_of
 from editflow.mine.pydiff import PyDiffFeed
@@ -137,7 +137,8 @@ class GitFeeds:
         git_dir = str(repo.path)
         suffixes = relevant_suffixes(settings.include_python, settings.include_notebooks)
         try:
-            changes = ChangeFeed(git_dir, head, since, settings.rename_similarity, suffixes, commits)
+            changes = ChangeFeed(git_dir, head, since, settings.rename_similarity, suffixes, commits,
+                                 mined_paths_only=is_partial_clone(repo))
         except OSError as exc:
             log.warning("git could not start (%s); libgit2 diffs the trees", exc)
             return None
