@@ -28,7 +28,7 @@ ENVS = ROOT / "workflow" / "envs"
 RULES = ROOT / "workflow" / "rules"
 
 # env file -> pyproject optional-dependency groups it serves (base dependencies always included)
-ENV_GROUPS = {"mine": ["mine", "dataset"], "train": ["train"], "infer": ["infer"], "eval": ["eval"]}
+ENV_GROUPS = {"mine": ["mine", "dataset", "trees"], "train": ["train"], "infer": ["infer"], "eval": ["eval", "trees"]}
 # conda-forge name -> pip name, where they differ
 CONDA_TO_PIP = {"pytorch": "torch", "pygithub": "pygithub"}
 NOT_PACKAGES = {"python", "pip"}
