@@ -29,3 +29,13 @@ def test_extra_score_columns_are_aggregated_per_task(tmp_path):
     rows = {r["task"]: r for r in read_csv(tmp_path / "tables" / "main.csv") if r["system"] == "base"}
     assert abs(float(rows["py-ast"]["tree_em_mean"]) - 200.0 / 3) < 1e-3   # nulls left out
     assert rows["nb-cell"]["tree_em_mean"] in ("", "nan")
+
+
+def test_codebleu_dataflow_does_not_depend_on_the_hash_seed():
+    """codebleu numbers variables in the order of a set; editflow sorts first (same code, same score)."""
+    from editflow.metrics.codebleu_metric import _setup
+
+    normalize = _setup()["dataflow"].normalize_dataflow
+    a = [("y", 3, "computedFrom", ["b", "a", "c"], [1, 2, 0])]
+    b = [("y", 3, "computedFrom", ["c", "a", "b"], [0, 2, 1])]
+    assert normalize(a) == normalize(b)

@@ -27,6 +27,13 @@ class _NoDataflowWarning(logging.Filter):
         return "no reference data-flows" not in record.getMessage()
 
 
+def _sorted_parents(normalize):
+    def normalize_dataflow(dataflow):
+        return normalize([(d[0], d[1], d[2], sorted(d[3]), *d[4:]) for d in dataflow])
+    normalize_dataflow._editflow_sorted = True
+    return normalize_dataflow
+
+
 def _setup() -> dict[str, Any]:
     if _STATE:
         return _STATE
@@ -41,6 +48,12 @@ def _setup() -> dict[str, Any]:
         cached = functools.lru_cache(maxsize=4096)(original)
         syntax_match.remove_comments_and_docstrings = cached
         dataflow_match.remove_comments_and_docstrings = cached
+    # The package merges each variable's parents with list(set(...)), so the order in which it
+    # numbers variables (var_0, var_1, ...) follows Python's per-process string hash seed and the
+    # data-flow score of some pairs changes from one process to the next. Sorting the parent
+    # names first makes it a function of the code alone.
+    if not getattr(dataflow_match.normalize_dataflow, "_editflow_sorted", False):
+        dataflow_match.normalize_dataflow = _sorted_parents(dataflow_match.normalize_dataflow)
     logging.getLogger().addFilter(_NoDataflowWarning())
     with open(PACKAGE_DIR / "keywords" / "python.txt", encoding="utf-8") as fh:
         keywords = frozenset(x.strip() for x in fh)
