@@ -21,7 +21,7 @@ def test_aggregate_reads_the_provenance_that_score_writes(tmp_path):
         "generation": ["{}"] * n, "sample": [0] * n}), tmp_path / "pred.parquet")
     scores = tmp_path / "metrics/m/nb-cell/0shot/base.parquet"
     assert main(["score", "--in", str(tmp_path / "pred.parquet"), "--out", str(scores),
-                 "--tokenizer", "whitespace", "--settings", json.dumps({"workers": 1})]) == 0
+                 "--tokenizer", "whitespace", "--workers", "1"]) == 0
     assert main(["aggregate", "--scores", str(scores), "--out-dir", str(tmp_path / "tables"),
                  "--plots-dir", str(tmp_path / "plots"), "--settings", json.dumps({"bootstrap_samples": 50})]) == 0
 

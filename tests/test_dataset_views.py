@@ -202,3 +202,10 @@ def test_notebook_decode_puts_back_the_final_newline_inference_strips():
     decode = tasks.get("nb-cell").decode
     assert decode("# %%\nx = 2", "# %%\nx = 1").code == "# %%\nx = 2"   # percent: unchanged
     assert decode("x = 2", "").code == "x = 2" and decode("", "x = 1\n").code == ""
+
+
+def test_py_file_decode_puts_back_the_final_newline_inference_strips():
+    decode = tasks.get("py-file").decode
+    assert decode("x = 2", "x = 1\n").code == "x = 2\n"        # == the reference new_source
+    assert decode("x = 2\n", "x = 1\n").code == "x = 2\n"
+    assert decode("x = 2", "x = 1").code == "x = 2"            # a file without a final newline

@@ -256,7 +256,7 @@ def test_cli_writes_the_conventional_path_and_never_imports_vllm(tiny_model, dat
     settings = json.dumps({"batch_size": 4, "max_new_tokens": 4, "max_test_examples": 2})
     assert main(["infer", "--model", str(tiny_model), "--task", "nb-cell", "--shots", "0", "--dataset", str(dataset),
                  "--settings", settings, "--device", "cpu"]) == 0
-    out = tmp_path / "results/predictions" / tiny_model.name / "nb-cell/0shot/base.parquet"
+    out = tmp_path / "results/default/predictions" / tiny_model.name / "nb-cell/0shot/base.parquet"
     assert pq.read_table(out).column("example_id").to_pylist() == ["e0", "e1"]
     assert "vllm" not in sys.modules
     assert main(["infer", "--model", str(tiny_model), "--task", "nb-cell", "--shots", "0", "--dataset", str(dataset),

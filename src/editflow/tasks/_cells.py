@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from editflow.cells import CELL_MARKER, check_format, current_format
-from editflow.tasks.base import Decoded
 
 
 def _offsets(lists: pa.Array) -> np.ndarray:
@@ -122,18 +121,3 @@ def changed_cells_text(edits) -> pa.Array:
     old_sel, _ = select_cells(edits["old_cells"], edits["cell_ops"], "i1", "i2")
     new_sel, _ = select_cells(edits["new_cells"], edits["cell_ops"], "j1", "j2")
     return pc.binary_join_element_wise(render_cell_only_array(old_sel), render_cell_only_array(new_sel), "\n")
-
-
-def decode_cells(text: str, source: str) -> Decoded:
-    """A notebook task's output as code in its cell format.
-
-    Inference strips trailing whitespace from outputs (editflow.infer.postprocess), but an
-    ipynb-edit rendering ends with a newline (after the last cell, or after `<\\Cell_i>`), so
-    an output equal to its reference would differ by that newline and score as a miss under a
-    model tokenizer. The newline is put back when the example's source (its rendered old
-    code, same format) ends with one. Percent renderings, whose last cell rarely ends with a
-    newline, pass unchanged; so does an output whose source is empty (an insert-only nb-cell
-    edit: nothing tells the format)."""
-    if text and not text.endswith("\n") and source.endswith("\n"):
-        return Decoded(text + "\n")
-    return Decoded(text)

@@ -73,6 +73,19 @@ def identity_decode(text: str, source: str) -> Decoded:
     return Decoded(text)
 
 
+def code_decode(text: str, source: str) -> Decoded:
+    """Tasks whose target is the edited code itself (nb-file, nb-cell, py-file).
+
+    Inference strips trailing whitespace from outputs (editflow.infer.postprocess), but code
+    usually ends with a newline (a .py file; a notebook rendering after its last cell), so an
+    output equal to its reference would differ by that newline and score as a miss under a
+    model tokenizer. The newline is put back when the example's source (same format) ends
+    with one; an output whose source is empty passes unchanged (nothing tells the format)."""
+    if text and not text.endswith("\n") and source.endswith("\n"):
+        return Decoded(text + "\n")
+    return Decoded(text)
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """Everything editflow needs to know about one task."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from editflow.tasks._cells import (changed_cells, decode_cells, render_cell_only_array, render_whole_file_array,
+from editflow.tasks._cells import (changed_cells, render_cell_only_array, render_whole_file_array,
                                    select_cells)
-from editflow.tasks.base import TaskSpec, edit_columns, view_table
+from editflow.tasks.base import TaskSpec, code_decode, edit_columns, view_table
 
 
 def view(edits: pa.Table) -> pa.Table:
@@ -36,7 +36,7 @@ TASK = TaskSpec(
     description="notebook, changed cells only: commit message + the old cells an edit changes -> the new cells (ipynb-edit)",
     reads="notebook",
     view=view,
-    decode=decode_cells,
+    decode=code_decode,
     labels={"artifact": "Jupyter notebook python", "format": "a cell format", "code_label": "Original Code Cells",
             # ipynb-edit's few-shot prompt (baseline.py, cell only: exemplars say "Original Code")
             "kshot_artifact": "Jupyter notebook Python", "kshot_code": "original code cells",

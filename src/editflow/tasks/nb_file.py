@@ -7,8 +7,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from editflow.tasks._cells import changed_cells, changed_cells_text, decode_cells, render_whole_file_array
-from editflow.tasks.base import TaskSpec, edit_columns, view_table
+from editflow.tasks._cells import changed_cells, changed_cells_text, render_whole_file_array
+from editflow.tasks.base import TaskSpec, code_decode, edit_columns, view_table
 
 
 def view(edits: pa.Table) -> pa.Table:
@@ -27,7 +27,7 @@ TASK = TaskSpec(
     description="notebook, whole file: commit message + all old code cells -> all new code cells (ipynb-edit)",
     reads="notebook",
     view=view,
-    decode=decode_cells,
+    decode=code_decode,
     labels={"artifact": "Jupyter notebook python", "format": "a cell format", "code_label": "Original Code Cells",
             # ipynb-edit's few-shot prompt (baseline.py, whole file)
             "kshot_artifact": "Jupyter notebook Python", "kshot_code": "original code cells",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from editflow.tasks.base import TaskSpec, edit_columns, view_table
+from editflow.tasks.base import TaskSpec, code_decode, edit_columns, view_table
 
 
 def view(edits: pa.Table) -> pa.Table:
@@ -20,6 +20,7 @@ TASK = TaskSpec(
     description="Python file: commit message + the old .py file -> the new file",
     reads="python",
     view=view,
+    decode=code_decode,
     labels={"artifact": "Python", "format": "a file format", "code_label": "Original Code",
             "kshot_artifact": "Python", "kshot_code": "original code", "shot_code_label": "Original Code"},
     order=30,
