@@ -304,6 +304,10 @@ def train(job: TrainJob) -> dict[str, Any]:
     s = job.settings
     out = Path(job.out)
     device, world, rank = init_distributed(job.device)
+    if not device.startswith("cuda"):
+        from editflow.train.memory import return_freed_memory_to_os
+
+        return_freed_memory_to_os()
     seed = job.run
     log.info("train %s on %s, run %d (seed %d): device %s, world size %d", job.model.path, job.task,
              job.run, seed, device, world)
