@@ -29,7 +29,7 @@ rule aggregate:
         settings=settings("evaluate"),
         tables=lambda w, output: str(Path(output.main_csv).parent),
         plots=lambda w, output: str(Path(output.bars).parent),
-    threads: 1
+    threads: res("evaluate", "threads")
     resources:
         mem_mb=res("evaluate", "mem_mb"),
         runtime=res("evaluate", "runtime"),
@@ -39,7 +39,7 @@ rule aggregate:
         "../envs/eval.yaml"
     shell:
         logged("{EDITFLOW} aggregate --scores {input.scores:q} --dataset-stats {input.stats:q} --out-dir {params.tables:q}"
-               " --plots-dir {params.plots:q} --settings {params.settings}")
+               " --plots-dir {params.plots:q} --workers {threads} --settings {params.settings}")
 
 
 rule report_examples:
