@@ -25,6 +25,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/synth.smk"
 include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/tasktables.smk"
 
 
 rule all:

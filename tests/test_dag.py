@@ -42,10 +42,11 @@ def write_config(tmp_path: Path, extra: dict) -> Path:
 def test_default_dag(tmp_path):
     proc, counts = dry_run(tmp_path, "--configfile", str(ROOT / "config" / "config.yaml"))
     assert proc.returncode == 0, proc.stderr
-    # 4 demo repositories; 1 train run of nb-cell; base 0-shot, base 1-shot, fine-tuned
+    # 4 demo repositories; 1 train run of nb-cell; base 0-shot, base 1-shot, fine-tuned;
+    # py-unit, py-ast, py-ast-text: base 0-shot only (infer.task_shots)
     assert counts["mine"] == 4
     assert counts["train"] == 1
-    assert counts["infer"] == 3 and counts["score"] == 3
+    assert counts["infer"] == 6 and counts["score"] == 6
     assert counts["dataset"] == 1 and counts["aggregate"] == 1 and counts["crawl"] == 1
     assert counts["prepare_model_smollm2-135m"] == 1  # the model dir is built in the workdir
 

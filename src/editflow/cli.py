@@ -32,6 +32,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "benchmark": ("editflow.editbench.cli", "build an execution-checked edit benchmark (humaneval-edit, canitedit)"),
     "bench-split": ("editflow.editeval.split", "turn a benchmark file into instruct test examples that carry their tests"),
     "mix": ("editflow.editeval.mix", "mix mined and synthetic edits by fraction into one training edits file"),
+    "task-tables": ("editflow.tasktables", "Coeditor tables 1, 3, 5 and the structural-edit comparison (py-unit*, py-ast*)"),
     "passk-table": ("editflow.editeval.table", "tabulate pass@k of benchmark scores (lazy / descriptive, base vs fine-tuned)"),
     "report": ("editflow.report", "build the example-diff page for the Snakemake report"),
     "summary": ("editflow.summary", "print what a run has produced so far under results/{run_name}/"),

@@ -174,7 +174,8 @@ def prediction_files():
     for model in MODELS:
         for task in config["infer"]["tasks"]:
             # ("checkpoint" is a Snakemake keyword: it cannot be a keyword argument here)
-            files += expand(L.predictions, model=model, task=task, shots=config["infer"]["shots"],
+            shots = config["infer"]["task_shots"].get(task, config["infer"]["shots"])
+            files += expand(L.predictions, model=model, task=task, shots=shots,
                             **{"checkpoint": "base"})
             if config["infer"]["finetuned"] and task in config["train"]["tasks"]:
                 files += expand(L.predictions, model=model, task=task, shots=0,
@@ -193,6 +194,7 @@ def final_outputs():
         f"{L.report}/examples.html",
         f"{L.report}/dataset_card.html",
         *passk_outputs(),
+        *task_table_outputs(),
     ]
 
 
@@ -287,3 +289,21 @@ def synth_repos(wildcards=None):
 def passk_outputs():
     outputs = [f"{L.tables}/passk.md"] if BENCH["sources"] and passk_systems() else []
     return outputs + synth_files()
+
+
+# ---- task tables (tasktables.smk): Coeditor Tables 1, 3, 5 and the structural comparison -------
+def task_table_task(task):
+    """Whether `editflow task-tables` reads this task's scores (py-unit and variants, py-ast*)."""
+    return task.startswith("py-unit") or task in ("py-ast", "py-ast-text")
+
+
+def task_table_scores(wildcards=None):
+    """The scores files of those tasks; L.scores ends in {task}/{shots}shot/{checkpoint}.parquet."""
+    return [f for f in all_scores() if task_table_task(f.split("/")[-3])]
+
+
+def task_table_outputs():
+    """The task tables, when the dataset builds one of their tasks."""
+    if not any(task_table_task(t) for t in config["dataset"]["tasks"]):
+        return []
+    return [f"{L.tables}/{name}.md" for name in ("coeditor_table1", "coeditor_table3", "coeditor_table5", "structural")]
