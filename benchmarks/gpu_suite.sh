@@ -77,7 +77,7 @@ main() {
   local dev dtype prec big bigger n bn newtok teb tmbt tmax tsteps threads cli_train cli_infer
   if [[ $DRY == 1 ]]; then
     dev=cpu; dtype=float32; prec=fp32; big=tiny; bigger=tiny; n=6; bn=1; newtok=8
-    teb=8; tmbt=2048; tmax=1024; tsteps=1; threads="--threads 2"
+    teb=8; tmbt=2048; tmax=1024; tsteps=1; threads="--threads 2 --engine graphs"  # the GPU loop, eagerly
     cli_train='{"max_steps": 2, "effective_batch": 4, "micro_batch_tokens": 1024, "max_length": 1024, "max_train_examples": 8, "max_val_examples": 2, "checkpoint_every_steps": 2, "epochs": 1}'
     cli_infer='{"max_test_examples": 3, "max_new_tokens": 8}'
   else
@@ -96,22 +96,22 @@ print(json.dumps({'python': sys.version.split()[0], 'torch': torch.__version__, 
 
   step cli_model 60 320 $PY benchmarks/model_shapes.py smollm2-135m "$smol" --tokenizer "$tok" --device "$dev" --dtype "$dtype"
   step cli_train 90 300 $PY -m editflow train --model "$smol" --model-name smollm2-135m --dtype auto --task nb-cell \
-    --run 0 --dataset "$data" --out "$WORK/cli/run0" --device "$dev" --settings "$cli_train" $threads
+    --run 0 --dataset "$data" --out "$WORK/cli/run0" --device "$dev" --settings "$cli_train" ${threads%% --engine*}
   step cli_infer 75 280 $PY -m editflow infer --model "$smol" --model-name smollm2-135m \
     --model-spec '{"dtype": "auto", "quantization": "none"}' --adapter "$WORK/cli/run0/adapter" --checkpoint run0 \
     --task nb-cell --shots 0 --dataset "$data" --out "$WORK/cli/pred/run0.parquet" --device "$dev" \
-    --settings "$cli_infer" $threads
+    --settings "$cli_infer" ${threads%% --engine*}
 
   local infer=(benchmarks/infer_batching.py --device "$dev" --dtype "$dtype" --tokenizer "$tok" --dataset "$data"
                --n "$n" --max-new-tokens "$newtok" --hf-padded-peer --gpu-batch-limits $threads)
   step "infer_$big" 130 160 $PY "${infer[@]}" --model-shape "$big" --baseline-n "$bn"
   step "train_$big" 110 90 $PY benchmarks/train_throughput.py --model-shape "$big" --tokenizer "$tok" --device "$dev" \
     --precision "$prec" --dataset "$data" --task nb-file --effective-batch "$teb" --micro-batch-tokens "$tmbt" \
-    --max-length "$tmax" --max-steps "$tsteps" --warmup-steps 1 --modes hf_padded,padded,packed $threads
+    --max-length "$tmax" --max-steps "$tsteps" --warmup-steps 1 --modes hf_padded,padded,packed ${threads%% --engine*}
   step "infer_$bigger" 120 20 $PY "${infer[@]}" --model-shape "$bigger" --baseline-n 1
   step "train_$big-gc" 60 0 $PY benchmarks/train_throughput.py --model-shape "$big" --tokenizer "$tok" --device "$dev" \
     --precision "$prec" --dataset "$data" --task nb-file --effective-batch "$teb" --micro-batch-tokens "$tmbt" \
-    --max-length "$tmax" --max-steps 2 --warmup-steps 1 --modes packed --gradient-checkpointing $threads
+    --max-length "$tmax" --max-steps 2 --warmup-steps 1 --modes packed --gradient-checkpointing ${threads%% --engine*}
 
   echo; echo "=== summary (+$(elapsed)s)"
   $PY benchmarks/gpu_summary.py "$OUT" "$(elapsed)" | tee "$OUT/summary.json"
