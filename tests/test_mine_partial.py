@@ -39,12 +39,18 @@ def build(path) -> list[str]:
     return [str(i) for i in ids]
 
 
-def test_partial_clone_mines_like_the_complete_one_with_git(tmp_path, monkeypatch):
+def partial_clone(tmp_path):
+    """(complete repository, its blob-filtered clone, commit ids): no blob fetched yet."""
     src = tmp_path / "src.git"
     ids = build(src)
     pygit2.Repository(str(src)).config["uploadpack.allowFilter"] = True
     part = tmp_path / "p.git"
     subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:none", f"file://{src}", str(part)], check=True)
+    return src, part, ids
+
+
+def test_partial_clone_mines_like_the_complete_one_with_git(tmp_path, monkeypatch):
+    src, part, ids = partial_clone(tmp_path)
     absent = pygit2.Repository(str(part))
     data_blob = str(pygit2.Repository(str(src))[ids[3]].tree["d2.txt"].id)
     assert not absent.odb.exists(data_blob)
@@ -68,11 +74,7 @@ def test_partial_clone_mines_like_the_complete_one_with_git(tmp_path, monkeypatc
 def test_absent_blob_of_a_mined_file_is_a_missing_object_skip_and_git_goes_on(tmp_path):
     """Without the prefetch, a mined file's absent side is a counted missing_object skip;
     the commits after it still come from git and equal the complete clone's rows."""
-    src = tmp_path / "src.git"
-    ids = build(src)
-    pygit2.Repository(str(src)).config["uploadpack.allowFilter"] = True
-    part = tmp_path / "p.git"
-    subprocess.run(["git", "clone", "-q", "--bare", "--filter=blob:none", f"file://{src}", str(part)], check=True)
+    src, part, ids = partial_clone(tmp_path)
     full = pygit2.Repository(str(src))
     # fetch every blob but the notebook version of commit 1 (as a prefetch that failed for one)
     gone = str(full[ids[1]].tree["a.ipynb"].id)
