@@ -139,7 +139,8 @@ def test_tiny_config_keeps_the_default_dag(tmp_path):
     assert set(tiny) == set(default)
     assert tiny["mine"] == 2 and default["mine"] == 4
     assert {r: n for r, n in tiny.items() if r != "mine"} == {r: n for r, n in default.items() if r != "mine"}
-    assert tiny["train"] == 1 and tiny["infer"] == 3 and tiny["score"] == 3  # base 0/1-shot + fine-tuned
+    # nb-cell base 0/1-shot + fine-tuned; py-unit, py-ast, py-ast-text base 0-shot (infer.task_shots)
+    assert tiny["train"] == 1 and tiny["infer"] == 6 and tiny["score"] == 6
 
 
 @pytest.mark.slow
