@@ -198,18 +198,25 @@ def test_sampling_gives_n_samples_per_example_reproducibly(tiny_model, dataset, 
     assert gen["temperature"] == 1.0 and gen["n_samples"] == 2
 
 
+def stop_one_by_one(check: StopCheck, tokens, budget: int) -> RowState:
+    """The row StopCheck ends when its tokens arrive one at a time (the CPU loop's way)."""
+    row = RowState(budget)
+    for t in tokens:
+        row.tokens.append(t)
+        if reason := check(row):
+            row.reason = reason
+            break
+    return row
+
+
 def test_stop_check_ends_rows_at_stop_strings_eos_and_budgets(backend):
     tok = backend.tokenizer
     check = StopCheck(tok, STOP, [tok.eos_token_id])
     gen_stop = tok("x = 1\n### End")["input_ids"]
 
     def first_end(tokens, budget):
-        row = RowState(budget)
-        for t in tokens:
-            row.tokens.append(t)
-            if reason := check(row):
-                return reason, len(row.tokens)
-        return None, len(row.tokens)
+        row = stop_one_by_one(check, tokens, budget)
+        return row.reason, len(row.tokens)
 
     assert first_end(gen_stop, 99) == ("stop", len(gen_stop))
     assert first_end(gen_stop[:2] + [tok.eos_token_id] + gen_stop[3:], 99) == ("eos", 3)

@@ -12,7 +12,7 @@ from editflow.infer import gpu_engine
 from editflow.infer.engine import RowState, StopCheck
 from editflow.infer.generate import HFBackend, choose_engine
 
-from test_infer import STOP, backend, one_thread, tiny_adapter, tiny_model  # noqa: F401  (fixtures)
+from test_infer import STOP, backend, one_thread, stop_one_by_one, tiny_adapter, tiny_model  # noqa: F401
 
 PROMPTS = ["### Instruction\n[\nCommit Message: \"fix\"\n", "x = 1\n", "import numpy as np\nx = np.arange(10)\n# %%\n",
            "print(x)\n", "]\n### Response:\n"]
@@ -71,22 +71,13 @@ def test_row_checker_ends_rows_where_stop_check_does(backend):  # noqa: F811
     check = StopCheck(tok, STOP, [tok.eos_token_id])
     checker = gpu_engine.RowChecker(check)
     ids = tok("x = 1\nprint(x)\n### End\ny = 2")["input_ids"]
-
-    def one_by_one(tokens, budget):
-        row = RowState(budget)
-        for t in tokens:
-            row.tokens.append(t)
-            if reason := check(row):
-                row.reason = reason
-                break
-        return row.reason, row.tokens
-
     for budget in (99, 4):
+        expected = stop_one_by_one(check, ids, budget)
         for block in (1, 2, 5, len(ids)):
             row = RowState(budget)
             for i in range(0, len(ids), block):
                 checker.extend(row, ids[i:i + block])
-            assert (row.reason, row.tokens) == one_by_one(ids, budget)
+            assert (row.reason, row.tokens) == (expected.reason, expected.tokens)
     eos_row = RowState(99)
     checker.extend(eos_row, ids[:2] + [tok.eos_token_id] + ids[2:])
     assert (eos_row.reason, len(eos_row.tokens)) == ("eos", 3)
