@@ -53,7 +53,7 @@ def flash_varlen(module, query, key, value, cu, max_len: int, scaling: float | N
     else:                       # torch >= 2.11: causal is a (-1, 0) window
         kwargs["window_size"] = (-1, 0)
     cu = cu.to(device=query.device, dtype=torch.int32)
-    q, k, v = (t[0].transpose(0, 1) for t in (query, key, value))  # [T, H, D]
+    q, k, v = (t[0].transpose(0, 1).contiguous() for t in (query, key, value))  # [T, H, D]
     out = fn(q, k, v, cu, cu, max_len, max_len, **kwargs)
     return out[None], None
 
