@@ -66,3 +66,30 @@ def test_blob_verb(repo, tmp_path):
     assert (tmp_path / "x.ipynb").read_bytes() == b'{"cells": []}\n'
     bad = subprocess.run(cmd[:-1] + ["f" * 40], capture_output=True, text=True)
     assert bad.returncode == 1 and "no such object" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("mode", ["stripped", "raw", "none"])
+def test_notebook_source_modes_end_to_end(tmp_path, mode):
+    """Only the stored notebook text depends on mine.notebook_source: cells, markdown, blob
+    ids and .py sources do not; `raw` is the file as committed, `none` stores nothing."""
+    from editflow.mine.extract import MineSettings
+    from editflow.mine.miner import mine
+    from editflow.mine.notebook import parse_notebook
+    from test_mine_corpus import A0, A1, RepoBuilder, nb
+
+    b = RepoBuilder(tmp_path / "r.git")
+    b.commit("add\n", {"a.ipynb": nb(A0), "m.py": "x = 1\n"})
+    b.commit("edit\n", {"a.ipynb": nb(A1), "m.py": "x = 2\n"})
+    settings = MineSettings(repo_name="t/m", license=None, notebook_source=mode)
+    mine(str(tmp_path / "r.git"), tmp_path / "e.parquet", None, settings)
+    rows = {(r["commit_time"], r["path"]): r for r in pq.read_table(tmp_path / "e.parquet").to_pylist()}
+    (t0, t1) = sorted({t for t, _ in rows})
+    edit = rows[(t1, "a.ipynb")]
+    want = {"raw": (nb(A0), nb(A1)), "none": (None, None),
+            "stripped": tuple(parse_notebook(x, strip=True).stripped.decode() for x in (nb(A0), nb(A1)))}[mode]
+    assert (edit["old_source"], edit["new_source"]) == want
+    assert edit["new_cells"] == ["import numpy as np\nx = 2", "y = x * 2", "print(x)"]
+    assert edit["old_markdown"] == edit["new_markdown"] == ["# Title"]
+    assert read_blob(str(tmp_path / "r.git"), edit["new_blob"]) == nb(A1).encode()
+    assert (rows[(t1, "m.py")]["old_source"], rows[(t1, "m.py")]["new_source"]) == ("x = 1\n", "x = 2\n")
+    assert rows[(t0, "a.ipynb")]["old_source"] is None and rows[(t0, "a.ipynb")]["old_blob"] is None
