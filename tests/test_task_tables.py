@@ -16,6 +16,7 @@ from editflow.cli import main
 from editflow.tasktables import structural_metrics
 
 from test_dag import ROOT, dry_run, write_config
+from test_infer import tiny_model  # noqa: F401  (a fixture: a 2-layer random Llama)
 
 MODEL = "m"
 
@@ -169,6 +170,7 @@ def test_default_dag_plans_task_tables_from_zero_shot_rows(tmp_path):
         assert f"results/default/metrics/smollm2-135m/{task}/0shot/base.parquet" in proc.stdout
         assert f"results/default/metrics/smollm2-135m/{task}/1shot/base.parquet" not in proc.stdout  # task_shots
     assert "results/default/tables/structural.md" in proc.stdout
+    assert "coeditor_table4" not in counts   # py-unit is not trained here
 
 
 def test_cluster_dag_plans_every_variant_trained_and_inferred(tmp_path):
@@ -183,8 +185,60 @@ def test_cluster_dag_plans_every_variant_trained_and_inferred(tmp_path):
     proc, counts = dry_run(tmp_path, "--configfile", str(cfg))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert counts["task_tables"] == 1
+    assert counts["coeditor_table4"] == 2    # one per model, with its py-unit run1 adapter
+    assert "results/default/models/deepseek-coder-6.7b/py-unit/run1/adapter/adapter_config.json" in proc.stdout
     for task in ("py-unit", "py-unit-oneline", "py-unit-no-signatures", "py-unit-small-context",
                  "py-unit-no-diffs", "py-ast", "py-ast-text"):
         assert f"results/default/metrics/deepseek-coder-6.7b/{task}/0shot/run3.parquet" in proc.stdout
         assert f"results/default/metrics/deepseek-coder-1.3b/{task}/0shot/base.parquet" in proc.stdout
         assert f"results/default/metrics/deepseek-coder-1.3b/{task}/5shot/base.parquet" not in proc.stdout
+
+
+def _unit_dataset(root: Path) -> Path:
+    """A test split of real py-unit problems (one single-round, one synthetic) from one edit."""
+    from editflow.coeditor.pycommits import build_problems
+
+    old = "def f(x):\n    a = 1\n    return x\n\n\ndef g():\n    return 2\n"
+    new = "def f(x):\n    a = 2\n    b = 3\n    return x\n\n\ndef g():\n    return 2\n"
+    edit = {"kind": "python", "repo": "o/r", "commit": "c1", "path": "m.py", "old_source": old,
+            "new_source": new, "message": "fix f", "edit_id": "e1", "commit_time": 1}
+    rows = [{"example_id": f"u{i}", "edit_id": "e1", "task": "py-unit", "split": "test", "repo": "o/r",
+             "commit": "c1", "path": "m.py",
+             "prompt_fields": {"message": "fix f", "old_code": p.old_code}, "target": p.target,
+             "source": p.source, "reference": p.reference, "meta": json.dumps(p.meta)}
+            for i, (_, p) in enumerate(build_problems([edit]))]
+    assert [json.loads(r["meta"])["synthetic"] for r in rows] == [False, True]
+    out = root / "units"
+    out.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), out / "test.parquet")
+    return out
+
+
+def test_coeditor_table4_gains_of_an_oracle_and_of_a_silent_model(tmp_path):
+    from editflow.tasktables import table4_rows
+
+    dataset = _unit_dataset(tmp_path)
+    target = pq.read_table(dataset / "test.parquet")["target"][0].as_py()
+    oracle = table4_rows(dataset, lambda inputs, messages: [target] * len(inputs))
+    assert [(r["setting"], r["n_problems"], r["lines_gain"], r["keystrokes_gain"], r["rounds"]) for r in oracle] == \
+        [("SingleRound", 1, 100.0, 100.0, 1.0), ("MultiRound", 1, 100.0, 100.0, 1.0)]
+    silent = table4_rows(dataset, lambda inputs, messages: [""] * len(inputs))
+    # MultiRound with a silent model: the user makes each of the 3 line changes by hand (10
+    # characters each) where the whole change is 11 characters apart: (11 - 30) / 11 = -172.73 %
+    assert [(r["lines_gain"], r["levenshtein_gain"], r["keystrokes_gain"], r["rounds"]) for r in silent] == \
+        [(0.0, -9.09, -56.25, 1.0), (0.0, -172.73, -112.5, 3.0)]
+    assert table4_rows(tmp_path, lambda i, m: []) == []   # no test split: no rows
+
+
+def test_task_tables_runs_table4_with_a_model(tmp_path, tiny_model):
+    dataset = _unit_dataset(tmp_path)
+    out = tmp_path / "tables"
+    assert main(["task-tables", "--dataset", str(dataset), "--out-dir", str(out), "--rounds-model", str(tiny_model),
+                 "--rounds-max-new-tokens", "4", "--rounds-dtype", "float32"]) == 0
+    assert main(["task-tables", "--dataset", str(dataset), "--out-dir", str(out), "--rounds-model", str(tiny_model),
+                 "--rounds-max-new-tokens", "4", "--rounds-only", "--rounds-out", str(tmp_path / "t4" / "x.md")]) == 0
+    assert sorted(p.name for p in (tmp_path / "t4").iterdir()) == ["x.csv", "x.md"]
+    rows = _csv(out / "coeditor_table4.csv")
+    assert [(r["setting"], r["n_problems"]) for r in rows] == [("SingleRound", "1"), ("MultiRound", "1")]
+    assert f"Model {tiny_model}" in (out / "coeditor_table4.md").read_text()
+    assert "| test | 1 | 1 | 1 | 1 | 3 |" in (out / "coeditor_table1.md").read_text()

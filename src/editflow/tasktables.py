@@ -19,11 +19,14 @@ Writes, each as Markdown and CSV under --out-dir:
 A system is one model x shots x checkpoint. Scores files of other tasks are ignored, so the
 rule may pass every scores file of a run. A table without input says so in its Markdown (and
 its CSV holds only the header) instead of failing. Table 4 (multi-round gains) calls a model
-per round: editflow.coeditor.rounds.rounds_table, not produced here.
+per round: with --rounds-model (and --rounds-adapter for a fine-tuned checkpoint) the verb
+also writes coeditor_table4 (SingleRound vs MultiRound total gains in Lines, Levenshtein and
+Keystrokes %, mean rounds; editflow.coeditor.rounds.rounds_table) on the py-unit test rows.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 from dataclasses import dataclass
@@ -40,6 +43,7 @@ SCRIPT_TASK, TEXT_TASK = "py-ast", "py-ast-text"
 REPRESENTATION = {SCRIPT_TASK: "edit script (incremental)", TEXT_TASK: "one pass (text)"}
 TABLE1_COLUMNS = ("split", "projects", "used_commits", "modified_files", "modified_functions", "modified_lines")
 TABLE3_COLUMNS = ("n_add", "add_em", "n_replace", "replace_em", "n", "overall_em")
+TABLE4_COLUMNS = ("setting", "n_problems", "lines_gain", "levenshtein_gain", "keystrokes_gain", "rounds")
 TABLE5_COLUMNS = ("ablation", "task", "n", "em", "delta", "delta_ci_low", "delta_ci_high", "p_value")
 HEADLINE = ("tree_em", "script_em", "apply_clean", "grammar_valid", "tree_distance", "op_precision", "op_recall")
 SYSTEM_COLUMNS = ("model", "shots", "checkpoint")
@@ -66,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out-dir", required=True, help="directory for coeditor_table{1,3,5} and structural (.md, .csv)")
     parser.add_argument("--bootstrap-samples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--rounds-model", help="causal LM (directory or hub id) for Table 4's multi-round simulation")
+    parser.add_argument("--rounds-adapter", help="LoRA adapter of --rounds-model (the fine-tuned template is used)")
+    parser.add_argument("--rounds-dtype", default="auto", help="dtype of --rounds-model (default auto)")
+    parser.add_argument("--rounds-max-examples", type=int, default=100,
+                        help="the first N single-round py-unit test problems (default 100)")
+    parser.add_argument("--rounds-max-new-tokens", type=int, default=256, help="new tokens per round (default 256)")
+    parser.add_argument("--rounds-out", help="Table 4's Markdown file, its CSV beside it (default OUT_DIR/coeditor_table4.md)")
+    parser.add_argument("--rounds-only", action="store_true", help="write Table 4 only (a rule of its own per model)")
 
 
 def _script_kinds() -> tuple[str, ...]:
@@ -122,6 +134,50 @@ def table5_rows(systems: Mapping[System, Mapping[str, pa.Table]], meta: Mapping,
         if len(chosen) > 1 and "py-unit" in chosen:
             out += [{**s.row(), **r} for r in table5(chosen, meta, n_samples, seed)]
     return out
+
+
+def table4_rows(dataset: str | Path, generate, max_examples: int | None = None) -> list[dict[str, Any]]:
+    """Table 4 on the first `max_examples` single-round py-unit test problems; [] without any."""
+    import pyarrow.compute as pc
+
+    from editflow.coeditor.rounds import rounds_table
+    from editflow.inputs import read_parquet
+
+    path = Path(dataset) / "test.parquet"
+    if not path.exists():
+        return []
+    table = read_parquet(path, "test split", "editflow dataset")
+    rows = [r for r in table.filter(pc.equal(table["task"], "py-unit")).to_pylist()
+            if not json.loads(r.get("meta") or "{}").get("synthetic")][:max_examples]
+    return rounds_table(rows, generate) if rows else []
+
+
+def model_generator(model: str, adapter: str | None, dtype: str, max_new_tokens: int):
+    """rounds.causal_generator over the model (with its adapter: the fine-tuned template)."""
+    from editflow.coeditor.rounds import causal_generator
+    from editflow.modeling import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(adapter or model)
+    lm = load_model(model, dtype=dtype)
+    if adapter:
+        from peft import PeftModel
+
+        lm = PeftModel.from_pretrained(lm, adapter)
+    lm.eval()
+    return causal_generator(lm, tokenizer, "py-unit", finetuned=bool(adapter), max_new_tokens=max_new_tokens)
+
+
+def table4_markdown(rows: list[dict[str, Any]], label: str) -> str:
+    from editflow.metrics.tables import md_table
+
+    body = [[r["setting"], str(r["n_problems"]), _num(r["lines_gain"]), _num(r["levenshtein_gain"]),
+             _num(r["keystrokes_gain"]), _num(r["rounds"])] for r in rows]
+    return _document("Coeditor Table 4: multi-round editing",
+                     f"{label}. Total gain (%): the cost of the whole change minus the user's manual edits, over "
+                     "the cost of the whole change, in changed lines, Levenshtein distance and keystrokes "
+                     "(Appendix A.1); SingleRound: one model call, MultiRound: up to 6 (the simulated user).",
+                     rows, "No single-round py-unit test problems.",
+                     [md_table(["setting", "problems", "Lines", "Levenshtein", "Keystrokes", "Rounds"], body)])
 
 
 # ---- structural edits ---------------------------------------------------------------------------
@@ -297,6 +353,19 @@ def write_tables(dataset: str, scores: Sequence[str], out_dir: str | Path, n_sam
     return {"coeditor_table1": len(t1), "coeditor_table3": len(t3), "coeditor_table5": len(t5), "structural": len(st)}
 
 
+def write_table4(args: argparse.Namespace) -> int:
+    from editflow.atomic import write_text
+    from editflow.metrics.tables import to_csv
+
+    generate = model_generator(args.rounds_model, args.rounds_adapter, args.rounds_dtype, args.rounds_max_new_tokens)
+    rows = table4_rows(args.dataset, generate, args.rounds_max_examples)
+    label = f"Model {args.rounds_model}" + (f" with adapter {args.rounds_adapter}" if args.rounds_adapter else "")
+    md = Path(args.rounds_out or Path(args.out_dir) / "coeditor_table4.md")
+    write_text(to_csv(rows, TABLE4_COLUMNS), md.with_suffix(".csv"))
+    write_text(table4_markdown(rows, label), md)
+    return len(rows)
+
+
 def run(args: argparse.Namespace) -> int:
     from editflow.inputs import InputError
     from editflow.metrics.scorefiles import ScoresError
@@ -304,10 +373,16 @@ def run(args: argparse.Namespace) -> int:
     if not Path(args.dataset).is_dir():
         log.error("--dataset %s: no such directory (run `editflow dataset` first)", args.dataset)
         return 2
+    if args.rounds_only and not args.rounds_model:
+        log.error("--rounds-only needs --rounds-model")
+        return 2
     try:
-        counts = write_tables(args.dataset, args.scores, args.out_dir, args.bootstrap_samples, args.seed)
+        counts = {} if args.rounds_only else write_tables(args.dataset, args.scores, args.out_dir,
+                                                          args.bootstrap_samples, args.seed)
     except (InputError, ScoresError, ValueError) as exc:
         log.error("%s", exc)
         return 2
+    if args.rounds_model:
+        counts["coeditor_table4"] = write_table4(args)
     print("task-tables: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()) + f" -> {args.out_dir}")
     return 0

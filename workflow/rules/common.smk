@@ -302,8 +302,19 @@ def task_table_scores(wildcards=None):
     return [f for f in all_scores() if task_table_task(f.split("/")[-3])]
 
 
+def table4_wired():
+    """Table 4 runs the fine-tuned py-unit adapter, so it needs py-unit trained and inferred."""
+    return "py-unit" in config["train"]["tasks"] and config["infer"]["finetuned"] and config["train"]["runs"] >= 1
+
+
+def table4_adapter(wildcards):
+    return f"{L.model_run.format(model=wildcards.model, task='py-unit', run=1)}/adapter/adapter_config.json"
+
+
 def task_table_outputs():
-    """The task tables, when the dataset builds one of their tasks."""
+    """The task tables, when the dataset builds one of their tasks (Table 4: per model, when wired)."""
     if not any(task_table_task(t) for t in config["dataset"]["tasks"]):
         return []
-    return [f"{L.tables}/{name}.md" for name in ("coeditor_table1", "coeditor_table3", "coeditor_table5", "structural")]
+    table4 = [f"{L.tables}/coeditor_table4_{m}.md" for m in MODELS] if table4_wired() else []
+    return [f"{L.tables}/{name}.md" for name in ("coeditor_table1", "coeditor_table3", "coeditor_table5",
+                                                 "structural")] + table4
