@@ -1,4 +1,4 @@
-"""Coeditor's tables 1, 3 and 5 and the structural-edit comparison (py-ast vs py-ast-text).
+"""Coeditor's tables 1, 3, 4 and 5 and the structural-edit comparison (py-ast vs py-ast-text).
 
   editflow task-tables --dataset results/default/dataset \\
       --scores results/default/metrics/*/py-unit*/*/*.parquet results/default/metrics/*/py-ast*/*/*.parquet \\
@@ -29,6 +29,7 @@ import argparse
 import json
 import logging
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -198,7 +199,9 @@ def per_example(table: pa.Table, metrics: Sequence[str],
     grouped: dict[tuple[str, str, str], list[np.ndarray]] = {}
     for key, vec in zip(keys, values):
         grouped.setdefault(key, []).append(vec)
-    return {k: np.nanmean(np.vstack(v), axis=0) if len(v) > 1 else v[0] for k, v in grouped.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {k: np.nanmean(np.vstack(v), axis=0) if len(v) > 1 else v[0] for k, v in grouped.items()}
 
 
 def structural_rows(systems: Mapping[System, Mapping[str, pa.Table]], meta: Mapping, n_samples: int,
@@ -214,7 +217,8 @@ def structural_rows(systems: Mapping[System, Mapping[str, pa.Table]], meta: Mapp
         found = {t: per_example(tasks[t], metrics, edits) for t in REPRESENTATION if t in tasks}
         for task, rows in found.items():
             values = np.vstack(list(rows.values())) if rows else np.empty((0, len(metrics)))
-            with np.errstate(invalid="ignore"), _quiet():
+            with warnings.catch_warnings():   # an all-NaN column is NaN, as it should be
+                warnings.simplefilter("ignore", RuntimeWarning)
                 means = np.nanmean(values, axis=0) if len(values) else np.full(len(metrics), np.nan)
             low, high = percentile_ci(values, n_samples, rng_for(seed, "structural", *s.cells(), task))
             row = {**s.row(), "task": task, "representation": REPRESENTATION[task], "n": len(values)}
@@ -232,20 +236,6 @@ def structural_rows(systems: Mapping[System, Mapping[str, pa.Table]], meta: Mapp
                 row.update({m: r.delta, f"{m}_ci_low": r.ci_low, f"{m}_ci_high": r.ci_high, f"{m}_p": r.p_value})
             out.append(row)
     return out
-
-
-class _quiet:
-    """Silences numpy's 'mean of empty slice' (an all-NaN column is NaN, as it should be)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
 
 
 # ---- rendering ----------------------------------------------------------------------------------
