@@ -42,7 +42,7 @@ def hf_tokenizer(name_or_dir: str) -> Tokenizer:
     except (OSError, ValueError) as exc:
         raise FileNotFoundError(
             f"cannot load tokenizer {name_or_dir!r} offline: {exc}. Pass a directory that holds "
-            f"tokenizer files (e.g. results/models/<model>/base), a name already in the Hugging "
+            f"tokenizer files (e.g. results/default/models/<model>/base), a name already in the Hugging "
             f"Face cache, or --tokenizer whitespace") from None
 
     def batch(texts: list[str]) -> list[list[str]]:
