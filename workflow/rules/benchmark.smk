@@ -80,7 +80,7 @@ rule passk_dataset:
         val=f"{L.mix_dataset}/val.parquet",
         stats=f"{L.mix_dataset}/stats.json",
     params:
-        settings=settings_over("dataset", {"tasks": ["instruct"]}),
+        settings=settings_over("dataset", {"tasks": [PASSK["task"]]}),
         tokenizer=lambda w: tokenizer_for_dataset(),
         out=lambda w, output: str(Path(output.stats).parent),
     threads: res("dataset", "threads")
@@ -105,6 +105,7 @@ rule passk_train:
         adapter=f"{L.mix_model_run}/adapter/adapter_config.json",
         log_jsonl=f"{L.mix_model_run}/train_log.jsonl",
     params:
+        task=PASSK["task"],
         settings=settings_over("train", PASSK["train"]),
         path=lambda w: model_path(w.model),
         spec=model_spec,
@@ -123,7 +124,7 @@ rule passk_train:
         "../envs/train.yaml"
     shell:
         logged("{EDITFLOW} train --model {params.path:q} --model-name {wildcards.model} --model-spec {params.spec}"
-               " --task instruct --run {wildcards.run} --dataset {params.dataset:q} --out {params.out:q}"
+               " --task {params.task} --run {wildcards.run} --dataset {params.dataset:q} --out {params.out:q}"
                " --threads {threads} --settings {params.settings}")
 
 
@@ -135,6 +136,7 @@ rule passk_infer:
     output:
         L.passk_predictions,
     params:
+        task=PASSK["task"],
         settings=settings_over("infer", {"do_sample": True, "temperature": PASSK["temperature"],
                                          "top_p": PASSK["top_p"], "n_samples": PASSK["n_samples"],
                                          "max_new_tokens": PASSK["max_new_tokens"], "max_test_examples": None}),
@@ -156,7 +158,7 @@ rule passk_infer:
         "../envs/infer.yaml"
     shell:
         logged("{EDITFLOW} infer --model {params.path:q} --model-name {wildcards.model} --model-spec {params.spec}"
-               " {params.adapter} --checkpoint {params.checkpoint} --task instruct --shots 0"
+               " {params.adapter} --checkpoint {params.checkpoint} --task {params.task} --shots 0"
                " --dataset {params.dataset:q} --out {output:q} --threads {threads} --settings {params.settings}")
 
 

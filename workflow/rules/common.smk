@@ -293,8 +293,8 @@ def passk_outputs():
 
 # ---- task tables (tasktables.smk): Coeditor Tables 1, 3, 5 and the structural comparison -------
 def task_table_task(task):
-    """Whether `editflow task-tables` reads this task's scores (py-unit and variants, py-ast*)."""
-    return task.startswith("py-unit") or task in ("py-ast", "py-ast-text")
+    """Whether `editflow task-tables` reads this task's scores (TaskSpec.tables is set)."""
+    return tasks.get(task).tables is not None
 
 
 def task_table_scores(wildcards=None):
@@ -302,13 +302,18 @@ def task_table_scores(wildcards=None):
     return [f for f in all_scores() if task_table_task(f.split("/")[-3])]
 
 
+def table4_task():
+    """The first trained task of the Coeditor tables (TaskSpec.tables == "coeditor"), or None."""
+    return next((t for t in config["train"]["tasks"] if tasks.get(t).tables == "coeditor"), None)
+
+
 def table4_wired():
-    """Table 4 runs the fine-tuned py-unit adapter, so it needs py-unit trained and inferred."""
-    return "py-unit" in config["train"]["tasks"] and config["infer"]["finetuned"] and config["train"]["runs"] >= 1
+    """Table 4 runs a fine-tuned Coeditor-task adapter, so it needs one trained and inferred."""
+    return table4_task() is not None and config["infer"]["finetuned"] and config["train"]["runs"] >= 1
 
 
 def table4_adapter(wildcards):
-    return f"{L.model_run.format(model=wildcards.model, task='py-unit', run=1)}/adapter/adapter_config.json"
+    return f"{L.model_run.format(model=wildcards.model, task=table4_task(), run=1)}/adapter/adapter_config.json"
 
 
 def task_table_outputs():

@@ -100,6 +100,7 @@ class TaskSpec:
     dt_filter_switch: str | None = None   # a dataset.filters key that must be true for the DT filter
     extra_scores: Callable[[pa.Table], dict[str, np.ndarray]] | None = None
     card: str = ""                    # Markdown paragraph for the dataset card
+    tables: str | None = None         # the paper tables it feeds (`editflow task-tables`): coeditor | structural
     order: int = 100                  # position in listings (then by name)
 
     def __post_init__(self) -> None:

@@ -127,7 +127,7 @@ _CARD_COMMON = ("P is the smallest run of sibling statements covering a changed 
 
 def _spec(name: str, description: str, examples, decode, fmt: str, scores, order: int, card: str) -> TaskSpec:
     return TaskSpec(name=name, description=description, reads="python", examples=examples,
-                    decode=decode, extra_scores=scores, order=order, card=card,
+                    decode=decode, extra_scores=scores, order=order, card=card, tables="structural",
                     labels={"artifact": "Python", "code_label": "Fragment and context edits",
                             "format": fmt})
 

@@ -72,7 +72,8 @@ def make_view(task: str, ablation: str | None = None, oneline: bool = False):
 
 def _spec(name: str, description: str, order: int, card: str, **kw) -> TaskSpec:
     return TaskSpec(name=name, description=description, reads="python", view=make_view(name, **kw),
-                    decode=decode, labels=LABELS, order=order, card=card, extra_scores=unit_scores)
+                    decode=decode, labels=LABELS, order=order, card=card, extra_scores=unit_scores,
+                    tables="coeditor")
 
 
 TASKS = [
