@@ -121,7 +121,9 @@ def test_insertions_at_the_edges_stay_out_of_the_fragment():
 def test_pathological_inputs_are_counted_not_raised():
     deep_old = "y = 0\nx = " + " + ".join(f"a{i}" for i in range(3000)) + "\n"
     deep_new = "y = 1\nx = " + " + ".join(f"a{i}" for i in range(1, 3001)) + "\n"
-    assert build(deep_old, deep_new).skips == Counter({"file_parse_error": 1})
+    # ast's recursion limit or the fragment node cap, whichever the interpreter's stack meets first
+    skips = build(deep_old, deep_new).skips
+    assert sum(skips.values()) == 1 and set(skips) <= {"file_parse_error", "too_many_fragment_nodes"}
     big_old = "def f():\n" + "".join(f"    v{i} = g({i})\n" for i in range(40)) + "    return 1\n"
     big_new = big_old.replace("    return 1\n", "    return 2\n").replace("def f():", "def f(x):")
     out = build(big_old, big_new)

@@ -151,7 +151,8 @@ def test_end_to_end_local(tmp_path_factory):
     for rel in FINAL:
         assert (run.workdir / rel).is_file(), rel
     counts = job_counts(run.stdout + run.stderr)
-    assert counts.get("mine") == 2 and counts.get("train") == 1 and counts.get("infer") == 3, counts
+    # nb-cell: base 0- and 1-shot + fine-tuned; py-unit, py-ast, py-ast-text: base 0-shot
+    assert counts.get("mine") == 2 and counts.get("train") == 1 and counts.get("infer") == 6, counts
     rows = read_table(run.workdir / "results" / "default" / "tables" / "main.csv")
     assert len(rows) >= 3  # base 0-shot, base 1-shot, fine-tuned
     # nothing left to do: every output is up to date

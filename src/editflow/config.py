@@ -17,7 +17,10 @@ import jsonschema
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+# The schema ships inside the package (an installed editflow, e.g. in a rule's conda env, reads
+# its defaults too); workflow/schemas/config.schema.yaml is a link to it for Snakemake users.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
+SCHEMA_SHOWN = "workflow/schemas/config.schema.yaml"
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config" / "config.yaml"
 
 
@@ -86,7 +89,7 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any] | None = None
     if errors:
         lines = "\n".join(f"  - {_describe(e)}" for e in errors)
         raise ConfigError(f"invalid editflow configuration:\n{lines}\n"
-                          f"(schema: {SCHEMA_PATH.relative_to(REPO_ROOT)})")
+                          f"(schema: {SCHEMA_SHOWN})")
     _check_semantics(config)
     return config
 
@@ -203,7 +206,7 @@ def schema_defaults(path: str):
                 continue
             if name not in defaults:
                 raise TypeError(f"{cls.__name__}.{name}: no default here and no key {path}.{name} "
-                                f"in {SCHEMA_PATH.name}")
+                                f"in {SCHEMA_SHOWN}")
             value = defaults[name]
             if isinstance(value, dict):
                 raise TypeError(f"{cls.__name__}.{name}: {path}.{name} is a section; give the field "
