@@ -166,7 +166,7 @@ def rowwise_view(spec: TaskSpec, edits: pa.Table) -> pa.Table:
             cols["edit_id"].append(edit["edit_id"])
             cols["example_key"].append(ex.key)
             cols["task"].append(spec.name)
-            cols["message"].append(edit["message"] or "" if ex.message is None else ex.message)
+            cols["message"].append((edit["message"] or "") if ex.message is None else ex.message)
             for name in ("old_code", "target", "source", "reference"):
                 cols[name].append(getattr(ex, name))
             for name in ("repo", "commit", "path", "license", "commit_time", "change_type"):
