@@ -354,12 +354,22 @@ def _blocking_ancestor(path: str) -> str | None:
     return None
 
 
+def _interpreter_trees() -> set[str]:
+    """The directories the program's interpreter runs from (base prefix, prefix, executable)."""
+    return {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix,
+                                          os.path.dirname(os.path.realpath(sys.executable)),
+                                          os.path.dirname(os.path.abspath(sys.executable)))}
+
+
+def _outermost(paths) -> list[str]:
+    paths = sorted(set(paths))
+    return [p for p in paths if not any(p != q and p.startswith(q + "/") for q in paths)]
+
+
 @lru_cache(maxsize=1)
 def _mount_plan() -> _MountPlan:
     """The interpreter's trees (base prefix, prefix, executable) that sit below an o-x directory."""
-    needed = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix,
-                                            os.path.dirname(os.path.realpath(sys.executable)),
-                                            os.path.dirname(os.path.abspath(sys.executable)))}
+    needed = _interpreter_trees()
     by_dir: dict[str, set[str]] = {}
     for path in sorted(needed):
         blocked = _blocking_ancestor(path)
@@ -387,8 +397,16 @@ def _enter_namespaces(plan: _MountPlan, tmpfs_mb: int) -> None:
     for fd in keep_open:
         os.close(fd)
     fresh = [os.path.realpath(p) for p in ("/tmp", "/dev/shm") if os.path.isdir(p)]  # /dev/shm may link to /run/shm
+    # An interpreter that lives below /tmp (a virtualenv in a checkout under /tmp, as CI makes)
+    # would vanish under the fresh tmpfs: bind it back in (made read-only with the rest below).
+    inside = _outermost(p for p in _interpreter_trees() if any(p == f or p.startswith(f + "/") for f in fresh))
+    inside_fds = [os.open(p, os.O_PATH | os.O_DIRECTORY) for p in inside]
     for point in fresh:
         _mount("tmpfs", point, "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmpfs_mb}m,mode=1777")
+    for path, fd in zip(inside, inside_fds):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+        os.close(fd)
     for point, flags in _mountinfo():
         if point in fresh:
             continue
