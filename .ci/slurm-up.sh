@@ -6,7 +6,7 @@
 # visible to squeue/scontrol for 5 minutes.
 #   sudo bash .ci/slurm-up.sh          # ~5 s once the packages are installed; idempotent
 #   bash .ci/slurm-down.sh             # stops the daemons by the PIDs in their pid files
-# Must run as root. Based on the tested recipe in ../shared/slurm (see docs/cluster.md).
+# Must run as root. The steps and the gotchas they avoid are described in docs/cluster.md.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
