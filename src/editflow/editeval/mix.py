@@ -51,17 +51,11 @@ def sample(table: pa.Table, fraction: float, seed: int) -> tuple[pa.Table, MixCo
     return ordered.take(pa.array(picked, pa.int64())), MixCounts(ordered.num_rows, n)
 
 
-def _as_edit_schema(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """The table in EDIT_SCHEMA's column order; a column an older edits file lacks is null."""
-    columns = [table[f.name] if f.name in table.column_names else pa.nulls(table.num_rows, f.type) for f in schema]
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
 def mined_python(paths: Sequence[str]) -> pa.Table:
     from editflow.inputs import read_parquet
-    from editflow.records import EDIT_SCHEMA
+    from editflow.records import EDIT_SCHEMA, conform_edits
 
-    tables = [_as_edit_schema(read_parquet(p, "edits file", "editflow mine"), EDIT_SCHEMA) for p in paths]
+    tables = [conform_edits(read_parquet(p, "edits file", "editflow mine")) for p in paths]
     table = pa.concat_tables(tables) if tables else EDIT_SCHEMA.empty_table()
     return table.filter(pc.equal(table["kind"], "python"))
 
